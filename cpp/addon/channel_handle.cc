@@ -1,0 +1,206 @@
+// channel_handle.cc: see channel_handle.h. Completions reach JavaScript through a uv_poll on the
+// worker's eventfd (no libuv pool thread), or synchronously through Spin/Wait.
+#include "addon/channel_handle.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <string>
+
+namespace bulkhead {
+namespace {
+
+uv_loop_t* LoopOf(Napi::Env env) {
+  uv_loop_t* loop = nullptr;
+  napi_get_uv_event_loop(env, &loop);
+  return loop;
+}
+
+uint64_t NsArg(const Napi::Value& v) {
+  double d = v.As<Napi::Number>().DoubleValue();
+  return d <= 0 ? 0 : static_cast<uint64_t>(d);
+}
+
+}  // namespace
+
+Napi::Function ChannelHandle::Define(Napi::Env env) {
+  return DefineClass(env, "ChannelHandle",
+                     {
+                         InstanceMethod("fds", &ChannelHandle::Fds),
+                         InstanceMethod("submit", &ChannelHandle::Submit),
+                         InstanceMethod("drain", &ChannelHandle::Drain),
+                         InstanceMethod("spin", &ChannelHandle::Spin),
+                         InstanceMethod("wait", &ChannelHandle::Wait),
+                         InstanceMethod("watch", &ChannelHandle::Watch),
+                         InstanceMethod("ref", &ChannelHandle::Ref),
+                         InstanceMethod("setPidfd", &ChannelHandle::SetPidfd),
+                         InstanceMethod("kill", &ChannelHandle::Kill),
+                         InstanceMethod("close", &ChannelHandle::Close),
+                         InstanceMethod("protocolError", &ChannelHandle::ProtocolError),
+                         InstanceMethod("faultReport", &ChannelHandle::FaultReport),
+                     });
+}
+
+// new ChannelHandle(maxInputBytes, maxOutputBytes); throws on failure (lib/ validated the numbers).
+ChannelHandle::ChannelHandle(const Napi::CallbackInfo& info) : Napi::ObjectWrap<ChannelHandle>(info) {
+  ring_ = std::make_unique<HostRing>();
+  int rc = ring_->Create(NsArg(info[0]), NsArg(info[1]));
+  if (rc != 0) {
+    Napi::Error::New(info.Env(), std::string("cannot create ring: ") + strerror(-rc))
+        .ThrowAsJavaScriptException();
+  }
+}
+
+ChannelHandle::~ChannelHandle() { CloseAll(); }
+
+Napi::Value ChannelHandle::Fds(const Napi::CallbackInfo& info) {
+  Napi::Array a = Napi::Array::New(info.Env(), 2);
+  a.Set(0u, Napi::Number::New(info.Env(), ring_ ? ring_->region_fd() : -1));
+  a.Set(1u, Napi::Number::New(info.Env(), ring_ ? ring_->event_fd() : -1));
+  return a;
+}
+
+// submit(callId, fnIndex, input: Uint8Array, deadlineNs) -> HostRing::Result
+Napi::Value ChannelHandle::Submit(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (closed_) return Napi::Number::New(env, HostRing::kProtocolError);
+  Napi::Uint8Array input = info[2].As<Napi::Uint8Array>();
+  auto r = ring_->Submit(info[0].As<Napi::Number>().Uint32Value(), info[1].As<Napi::Number>().Uint32Value(),
+                         input.Data(), input.ByteLength(), NsArg(info[3]));
+  return Napi::Number::New(env, r);
+}
+
+// drain() -> [kind, callId, code, body, ...] with body a Buffer (payload) or a string (error or
+// log text); or a string: the protocol violation that broke this channel.
+Napi::Value ChannelHandle::Drain(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Array out = Napi::Array::New(env);
+  if (closed_) return out;
+  ring_->ClearEvent();
+  uint32_t n = 0;
+  for (;;) {
+    HostMessage m;
+    auto r = ring_->Peek(&m);
+    if (r == HostRing::kEmpty) break;
+    if (r != HostRing::kOk) return Napi::String::New(env, ring_->protocol_error());
+    Napi::Value body;
+    if (m.kind == BH_MSG_RESPONSE && m.code == BH_OK) {
+      Napi::Buffer<uint8_t> buf = Napi::Buffer<uint8_t>::New(env, m.payload_len);
+      if (m.payload_len) ring_->CopyBody(m, buf.Data());
+      body = buf;
+    } else {
+      std::string text(m.payload_len + m.error_len, '\0');
+      ring_->CopyBody(m, reinterpret_cast<uint8_t*>(text.data()));
+      body = Napi::String::New(env, text);
+    }
+    ring_->Consume(m);
+    out.Set(n++, Napi::Number::New(env, m.kind == BH_MSG_LOG ? 1 : 0));
+    out.Set(n++, Napi::Number::New(env, m.call_id));
+    out.Set(n++, Napi::Number::New(env, m.code));
+    out.Set(n++, body);
+  }
+  return out;
+}
+
+Napi::Value ChannelHandle::Spin(const Napi::CallbackInfo& info) {
+  if (closed_) return Napi::Boolean::New(info.Env(), false);
+  return Napi::Boolean::New(info.Env(), ring_->Spin(NsArg(info[0])));
+}
+
+// wait(deadlineNs, spinNs) -> HostRing::Result (kOk: something to drain; kTimedOut)
+Napi::Value ChannelHandle::Wait(const Napi::CallbackInfo& info) {
+  if (closed_) return Napi::Number::New(info.Env(), HostRing::kProtocolError);
+  return Napi::Number::New(info.Env(), ring_->Wait(NsArg(info[0]), NsArg(info[1])));
+}
+
+void ChannelHandle::OnEvent(uv_poll_t* handle, int status, int events) {
+  auto* self = static_cast<ChannelHandle*>(handle->data);
+  if (self == nullptr || self->on_event_.IsEmpty()) return;
+  Napi::Env env = self->on_event_.Env();
+  Napi::HandleScope scope(env);
+  self->on_event_.MakeCallback(env.Global(), {});
+}
+
+// watch(callback): the callback runs on the event loop whenever the worker signals.
+Napi::Value ChannelHandle::Watch(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (closed_ || poll_ != nullptr) return env.Undefined();
+  on_event_ = Napi::Persistent(info[0].As<Napi::Function>());
+  poll_ = new uv_poll_t;
+  if (uv_poll_init(LoopOf(env), poll_, ring_->event_fd()) != 0) {
+    delete poll_;
+    poll_ = nullptr;
+    Napi::Error::New(env, "cannot watch the worker's eventfd").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  poll_->data = this;
+  uv_poll_start(poll_, UV_READABLE, OnEvent);
+  uv_unref(reinterpret_cast<uv_handle_t*>(poll_));
+  return env.Undefined();
+}
+
+// ref(bool): keep the process alive while calls are in flight, not otherwise.
+Napi::Value ChannelHandle::Ref(const Napi::CallbackInfo& info) {
+  if (poll_ != nullptr) {
+    auto* h = reinterpret_cast<uv_handle_t*>(poll_);
+    if (info[0].ToBoolean().Value()) uv_ref(h); else uv_unref(h);
+  }
+  return info.Env().Undefined();
+}
+
+Napi::Value ChannelHandle::SetPidfd(const Napi::CallbackInfo& info) {
+  if (pidfd_ >= 0) close(pidfd_);
+  pidfd_ = info[0].As<Napi::Number>().Int32Value();
+  return info.Env().Undefined();
+}
+
+// kill() -> 0 or errno. Through the pidfd, so a recycled pid can never be hit.
+Napi::Value ChannelHandle::Kill(const Napi::CallbackInfo& info) {
+  int rc = 0;
+  if (pidfd_ >= 0 && syscall(__NR_pidfd_send_signal, pidfd_, SIGKILL, nullptr, 0) != 0) rc = errno;
+  return Napi::Number::New(info.Env(), rc);
+}
+
+Napi::Value ChannelHandle::ProtocolError(const Napi::CallbackInfo& info) {
+  return Napi::String::New(info.Env(), ring_ ? ring_->protocol_error() : "");
+}
+
+// faultReport() -> [kind, arch, nr] as the worker wrote them (hostile; lib/ validates).
+Napi::Value ChannelHandle::FaultReport(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Array a = Napi::Array::New(env, 3);
+  bh_fault f{};
+  if (ring_ && !closed_) f = ring_->ReadFault();
+  a.Set(0u, Napi::Number::New(env, f.kind));
+  a.Set(1u, Napi::Number::New(env, f.arch));
+  a.Set(2u, Napi::Number::New(env, f.nr));
+  return a;
+}
+
+void ChannelHandle::StopWatch() {
+  if (poll_ == nullptr) return;
+  poll_->data = nullptr;
+  uv_poll_stop(poll_);
+  uv_close(reinterpret_cast<uv_handle_t*>(poll_),
+           [](uv_handle_t* h) { delete reinterpret_cast<uv_poll_t*>(h); });
+  poll_ = nullptr;
+}
+
+void ChannelHandle::CloseAll() {
+  if (closed_) return;
+  closed_ = true;
+  StopWatch();
+  on_event_.Reset();
+  if (pidfd_ >= 0) close(pidfd_);
+  pidfd_ = -1;
+  ring_.reset();
+}
+
+Napi::Value ChannelHandle::Close(const Napi::CallbackInfo& info) {
+  CloseAll();
+  return info.Env().Undefined();
+}
+
+}  // namespace bulkhead

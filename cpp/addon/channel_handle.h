@@ -1,0 +1,47 @@
+// channel_handle.h: JS class over one worker's HostRing, its eventfd watch and its pidfd.
+#ifndef BULKHEAD_ADDON_CHANNEL_HANDLE_H
+#define BULKHEAD_ADDON_CHANNEL_HANDLE_H
+
+#include <napi.h>
+#include <uv.h>
+
+#include <memory>
+
+#include "ring/host_ring.h"
+
+namespace bulkhead {
+
+class ChannelHandle : public Napi::ObjectWrap<ChannelHandle> {
+ public:
+  static Napi::Function Define(Napi::Env env);
+  explicit ChannelHandle(const Napi::CallbackInfo& info);
+  ~ChannelHandle() override;
+
+ private:
+  Napi::Value Fds(const Napi::CallbackInfo& info);
+  Napi::Value Submit(const Napi::CallbackInfo& info);
+  Napi::Value Drain(const Napi::CallbackInfo& info);
+  Napi::Value Spin(const Napi::CallbackInfo& info);
+  Napi::Value Wait(const Napi::CallbackInfo& info);
+  Napi::Value Watch(const Napi::CallbackInfo& info);
+  Napi::Value Ref(const Napi::CallbackInfo& info);
+  Napi::Value SetPidfd(const Napi::CallbackInfo& info);
+  Napi::Value Kill(const Napi::CallbackInfo& info);
+  Napi::Value Close(const Napi::CallbackInfo& info);
+  Napi::Value ProtocolError(const Napi::CallbackInfo& info);
+  Napi::Value FaultReport(const Napi::CallbackInfo& info);
+
+  static void OnEvent(uv_poll_t* handle, int status, int events);
+  void StopWatch();
+  void CloseAll();
+
+  std::unique_ptr<HostRing> ring_;
+  Napi::FunctionReference on_event_;
+  uv_poll_t* poll_ = nullptr;  // freed in its close callback
+  int pidfd_ = -1;
+  bool closed_ = false;
+};
+
+}  // namespace bulkhead
+
+#endif

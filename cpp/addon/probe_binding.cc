@@ -1,0 +1,105 @@
+// probe_binding.cc: exposes ProbeKernel and pidfd helpers to lib/native.ts.
+#include "addon/probe_binding.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <string>
+
+#include "sandbox/probe.h"
+#include "sandbox/syscall_names.h"
+
+namespace bulkhead {
+namespace {
+
+Napi::Value Probe(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  KernelPosture p = ProbeKernel();
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("arch", p.arch);
+  o.Set("kernelRelease", p.kernel_release);
+  o.Set("seccompFilter", p.seccomp_filter);
+  o.Set("seccompMode", p.seccomp_mode);
+  o.Set("seccompKillProcess", p.kill_process);
+  o.Set("seccompTrap", p.trap);
+  o.Set("seccompUserNotif", p.user_notif);
+  o.Set("landlockAbi", p.landlock_abi);
+  o.Set("landlockErrno", p.landlock_errno == 0 ? std::string() : std::string(strerrorname_np(p.landlock_errno) ? strerrorname_np(p.landlock_errno) : "E?"));
+  o.Set("noNewPrivs", p.no_new_privs);
+  return o;
+}
+
+// syscallName(arch, nr) -> "openat"
+Napi::Value SyscallNameOf(const Napi::CallbackInfo& info) {
+  return Napi::String::New(info.Env(), SyscallName(info[0].As<Napi::Number>().Uint32Value(),
+                                                   info[1].As<Napi::Number>().Int64Value()));
+}
+
+Napi::Value ArchNameOf(const Napi::CallbackInfo& info) {
+  return Napi::String::New(info.Env(), ArchName(info[0].As<Napi::Number>().Uint32Value()));
+}
+
+// pidOfPidfd(fd) -> pid, from the kernel's own fdinfo (never from what a sandbox claims).
+Napi::Value PidOfPidfd(const Napi::CallbackInfo& info) {
+  int fd = info[0].As<Napi::Number>().Int32Value();
+  std::string path = "/proc/self/fdinfo/" + std::to_string(fd);
+  FILE* f = fopen(path.c_str(), "re");
+  int pid = -1;
+  if (f != nullptr) {
+    char line[256];
+    while (fgets(line, sizeof line, f) != nullptr) {
+      if (sscanf(line, "Pid:\t%d", &pid) == 1) break;
+    }
+    fclose(f);
+  }
+  return Napi::Number::New(info.Env(), pid);
+}
+
+// sealedMemfd(bytes) -> fd: the exact bytes the caller verified, in a memfd no one can change
+// (F_SEAL_WRITE | SHRINK | GROW | SEAL): the template maps this, never the path.
+Napi::Value SealedMemfd(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Uint8Array bytes = info[0].As<Napi::Uint8Array>();
+  int fd = static_cast<int>(syscall(__NR_memfd_create, "bulkhead-plugin", MFD_CLOEXEC | MFD_ALLOW_SEALING));
+  if (fd < 0) return Napi::Number::New(env, -errno);
+  size_t off = 0;
+  while (off < bytes.ByteLength()) {
+    ssize_t n = write(fd, bytes.Data() + off, bytes.ByteLength() - off);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      int e = n < 0 ? errno : EIO;
+      close(fd);
+      return Napi::Number::New(env, -e);
+    }
+    off += static_cast<size_t>(n);
+  }
+  if (fcntl(fd, F_ADD_SEALS, F_SEAL_WRITE | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) != 0) {
+    int e = errno;
+    close(fd);
+    return Napi::Number::New(env, -e);
+  }
+  return Napi::Number::New(env, fd);
+}
+
+Napi::Value CloseFd(const Napi::CallbackInfo& info) {
+  int fd = info[0].As<Napi::Number>().Int32Value();
+  return Napi::Number::New(info.Env(), fd >= 0 && close(fd) == 0 ? 0 : errno);
+}
+
+}  // namespace
+
+void DefineProbe(Napi::Env env, Napi::Object exports) {
+  exports.Set("probe", Napi::Function::New(env, Probe));
+  exports.Set("syscallName", Napi::Function::New(env, SyscallNameOf));
+  exports.Set("archName", Napi::Function::New(env, ArchNameOf));
+  exports.Set("pidOfPidfd", Napi::Function::New(env, PidOfPidfd));
+  exports.Set("closeFd", Napi::Function::New(env, CloseFd));
+  exports.Set("sealedMemfd", Napi::Function::New(env, SealedMemfd));
+}
+
+}  // namespace bulkhead

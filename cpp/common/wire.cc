@@ -1,0 +1,90 @@
+// wire.cc: SOCK_SEQPACKET framing with SCM_RIGHTS, hardened against hostile senders.
+#include "common/wire.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+namespace bulkhead {
+
+int WireSend(int sock, WireType type, uint32_t id, uint32_t a, uint32_t b, uint64_t c,
+             const void* payload, size_t payload_len, const int* fds, size_t nfds) {
+  if (payload_len > kMaxWirePayload || nfds > kMaxWireFds) return -EMSGSIZE;
+  WireHeader h{};
+  h.type = static_cast<uint32_t>(type);
+  h.id = id;
+  h.a = a;
+  h.b = b;
+  h.c = c;
+  h.payload_len = static_cast<uint32_t>(payload_len);
+  struct iovec iov[2] = {{&h, sizeof h}, {const_cast<void*>(payload), payload_len}};
+  struct msghdr msg {};
+  msg.msg_iov = iov;
+  msg.msg_iovlen = payload_len ? 2 : 1;
+  alignas(struct cmsghdr) char control[CMSG_SPACE(sizeof(int) * kMaxWireFds)];
+  if (nfds > 0) {
+    memset(control, 0, sizeof control);
+    msg.msg_control = control;
+    msg.msg_controllen = CMSG_SPACE(sizeof(int) * nfds);
+    struct cmsghdr* cm = CMSG_FIRSTHDR(&msg);
+    cm->cmsg_level = SOL_SOCKET;
+    cm->cmsg_type = SCM_RIGHTS;
+    cm->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
+    memcpy(CMSG_DATA(cm), fds, sizeof(int) * nfds);
+  }
+  for (;;) {
+    ssize_t n = sendmsg(sock, &msg, MSG_NOSIGNAL);
+    if (n >= 0) return n == static_cast<ssize_t>(sizeof h + payload_len) ? 0 : -EMSGSIZE;
+    if (errno != EINTR) return -errno;
+  }
+}
+
+void WireCloseFds(WireMessage* msg) {
+  for (int fd : msg->fds) close(fd);
+  msg->fds.clear();
+}
+
+int WireRecv(int sock, WireMessage* out) {
+  out->payload.resize(kMaxWirePayload);
+  out->fds.clear();
+  struct iovec iov[2] = {{&out->header, sizeof out->header},
+                         {out->payload.data(), out->payload.size()}};
+  struct msghdr msg {};
+  msg.msg_iov = iov;
+  msg.msg_iovlen = 2;
+  alignas(struct cmsghdr) char control[CMSG_SPACE(sizeof(int) * kMaxWireFds) + 64];
+  msg.msg_control = control;
+  msg.msg_controllen = sizeof control;
+  ssize_t n;
+  do {
+    n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
+  } while (n < 0 && errno == EINTR);
+  if (n < 0) return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+  // Collect every descriptor first so that none leaks whatever else is wrong.
+  for (struct cmsghdr* cm = CMSG_FIRSTHDR(&msg); cm != nullptr; cm = CMSG_NXTHDR(&msg, cm)) {
+    if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS) continue;
+    if (cm->cmsg_len < CMSG_LEN(0)) continue;
+    size_t count = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+    for (size_t i = 0; i < count; i++) {
+      int fd;
+      memcpy(&fd, CMSG_DATA(cm) + i * sizeof(int), sizeof fd);
+      out->fds.push_back(fd);
+    }
+  }
+  if (n == 0 && out->fds.empty()) return 0;  // EOF (a zero-length datagram is not ours)
+  bool bad = (msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) != 0 ||
+             static_cast<size_t>(n) < sizeof(WireHeader) ||
+             out->header.payload_len != static_cast<size_t>(n) - sizeof(WireHeader) ||
+             out->fds.size() > kMaxWireFds;
+  if (bad) {
+    WireCloseFds(out);
+    out->payload.clear();
+    return -EBADMSG;
+  }
+  out->payload.resize(out->header.payload_len);
+  return 1;
+}
+
+}  // namespace bulkhead

@@ -1,0 +1,74 @@
+// wire.h: control-channel messages between host, zygote and templates (SOCK_SEQPACKET + fds).
+//
+// Every message is one datagram: a fixed WireHeader, then `payload_len` bytes, with up to
+// kMaxWireFds descriptors attached (SCM_RIGHTS). Receivers treat messages from a less trusted
+// side (templates, which run plugin code) as hostile: sizes are checked, surplus descriptors are
+// closed, and a malformed message is dropped.
+#ifndef BULKHEAD_COMMON_WIRE_H
+#define BULKHEAD_COMMON_WIRE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <string>
+#include <vector>
+
+namespace bulkhead {
+
+constexpr size_t kMaxWireFds = 4;
+constexpr size_t kMaxWirePayload = 60 * 1024;  // fits the default SEQPACKET send buffer
+
+enum class WireType : uint32_t {
+  // host -> zygote
+  kLoad = 1,      // id=plugin; fds=[plugin memfd]; payload=LoadSpec
+  kSpawn = 2,     // id=plugin, a=worker; fds=[region memfd, eventfd]
+  kUnload = 3,    // id=plugin: kill the template and every process it started
+  // zygote -> host (and template -> zygote, re-stamped by the zygote)
+  kLoaded = 10,     // id=plugin, a=template pid; payload=name\0version\0fn\0fn\0...
+  kLoadError = 11,  // id=plugin, a=LoadErrorKind; payload=message
+  kSpawned = 12,    // id=plugin, a=worker; fds=[pidfd]
+  kSpawnError = 13, // id=plugin, a=worker, b=errno
+  kExited = 14,     // a=pid, b=wait status, c=plugin id or 0
+  kViolation = 15,  // id=plugin, a=pid, b=syscall nr, c=audit arch: seccomp trap while loading
+  kReady = 16,      // zygote is up; a=zygote pid
+};
+
+enum class LoadErrorKind : uint32_t {
+  kNotLoadable = 1,  // dlopen failed (not an ELF shared object, missing dependency, ...)
+  kNoEntry = 2,      // entry symbol missing
+  kBadAbi = 3,       // entry returned a table with a wrong version/size or bad contents
+  kInitFailed = 4,   // init returned non-OK
+  kSandbox = 5,      // the load-phase sandbox could not be applied
+};
+
+struct WireHeader {
+  uint32_t type;
+  uint32_t id;
+  uint32_t a;
+  uint32_t b;
+  uint64_t c;
+  uint32_t payload_len;
+  uint32_t reserved;
+};
+static_assert(sizeof(WireHeader) == 32, "wire header is 32 bytes");
+
+struct WireMessage {
+  WireHeader header{};
+  std::vector<uint8_t> payload;
+  std::vector<int> fds;  // owned by the receiver
+};
+
+// Sends one message; returns 0 or -errno. Never raises SIGPIPE.
+int WireSend(int sock, WireType type, uint32_t id, uint32_t a, uint32_t b, uint64_t c,
+             const void* payload, size_t payload_len, const int* fds, size_t nfds);
+
+// Receives one message. Returns 1 on a message, 0 on EOF, -EAGAIN when nothing is queued on a
+// non-blocking socket, -EBADMSG for a malformed message (its fds are closed), or -errno.
+int WireRecv(int sock, WireMessage* out);
+
+// Closes every fd in the message and clears the list.
+void WireCloseFds(WireMessage* msg);
+
+}  // namespace bulkhead
+
+#endif  // BULKHEAD_COMMON_WIRE_H

@@ -1,0 +1,30 @@
+// landlock_ruleset.h: builds and enforces a Landlock domain at the best ABI the kernel offers.
+//
+// Every filesystem right the ABI knows is handled (so denied unless a rule grants it), TCP bind and
+// connect are handled with no port granted (ABI 4+), and abstract UNIX sockets and signals are
+// scoped to the domain (ABI 6+). A grant is a path plus read-only or read-and-execute rights.
+#ifndef BULKHEAD_SANDBOX_LANDLOCK_RULESET_H
+#define BULKHEAD_SANDBOX_LANDLOCK_RULESET_H
+
+#include <string>
+#include <vector>
+
+namespace bulkhead {
+
+struct PathGrant {
+  std::string path;
+  bool execute = false;  // read + execute (libraries); otherwise read-only
+};
+
+// The kernel's Landlock ABI version, or -errno (ENOSYS: no kernel support or blocked by an outer
+// seccomp profile; EOPNOTSUPP: built in but disabled at boot).
+int LandlockAbi();
+
+// Creates a ruleset, adds the grants (missing paths are skipped), and restricts the calling
+// thread. Requires no_new_privs. Returns the ABI enforced (>= 1) or -errno; the ruleset fd is
+// closed before returning, whatever happens. `min_abi` makes a weaker kernel an error (-ENOTSUP).
+int EnforceLandlock(const std::vector<PathGrant>& grants, int min_abi);
+
+}  // namespace bulkhead
+
+#endif

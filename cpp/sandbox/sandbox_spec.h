@@ -1,0 +1,34 @@
+// sandbox_spec.h: what the host asks of a plugin's sandbox, as sent with a load request.
+//
+// Encoded by lib/policy.ts (little-endian): u32 magic "BHLS", u32 version, u64 address-space
+// limit, u64 file-size limit, u32 open-file limit, u32 minimum Landlock ABI (0 = best effort),
+// u32 path count, then per path u32 length + bytes, then u32 config length + bytes.
+#ifndef BULKHEAD_SANDBOX_SANDBOX_SPEC_H
+#define BULKHEAD_SANDBOX_SANDBOX_SPEC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <string>
+#include <vector>
+
+namespace bulkhead {
+
+constexpr uint32_t kSandboxSpecMagic = 0x534c4842u;  // "BHLS"
+constexpr uint32_t kSandboxSpecVersion = 1;
+
+struct SandboxSpec {
+  uint64_t address_space_bytes = 0;  // RLIMIT_AS, 0 = leave as is
+  uint64_t file_size_bytes = 0;      // RLIMIT_FSIZE
+  uint32_t open_files = 64;          // RLIMIT_NOFILE
+  uint32_t min_landlock_abi = 0;
+  std::vector<std::string> read_paths;
+  std::vector<uint8_t> config;
+};
+
+// Returns false on any malformed or oversized field.
+bool DecodeSandboxSpec(const uint8_t* data, size_t len, SandboxSpec* out);
+
+}  // namespace bulkhead
+
+#endif

@@ -1,0 +1,258 @@
+// seccomp_policy.cc: the syscall allowlists. Every allowance says why it exists.
+#include "sandbox/seccomp_policy.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/audit.h>
+#include <linux/futex.h>
+#include <linux/seccomp.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/random.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+namespace bulkhead {
+namespace {
+
+#if defined(__x86_64__)
+constexpr uint32_t kAuditArch = AUDIT_ARCH_X86_64;
+#elif defined(__aarch64__)
+constexpr uint32_t kAuditArch = AUDIT_ARCH_AARCH64;
+#else
+#error "bulkhead supports x86-64 and aarch64 only"
+#endif
+
+constexpr uint32_t kAllow = SECCOMP_RET_ALLOW;
+constexpr uint32_t kTrap = SECCOMP_RET_TRAP;
+constexpr uint32_t Errno(int e) { return SECCOMP_RET_ERRNO | (static_cast<uint32_t>(e) & SECCOMP_RET_DATA); }
+
+constexpr uint64_t kAll = ~0ULL;
+constexpr uint64_t kLow32 = 0xffffffffULL;
+
+// An int argument equal to v: the upper half must be zero (no smuggled bits).
+ArgCond Is(int arg, uint64_t v) { return {arg, kAll, v}; }
+// A 32-bit argument whose low word is v, whatever the upper half (the kernel truncates it).
+ArgCond Low32Is(int arg, uint32_t v) { return {arg, kLow32, v}; }
+// Bits in `mask` are all clear, on the full 64 bits.
+ArgCond Clear(int arg, uint64_t mask) { return {arg, mask, 0}; }
+// Bits in `mask` are all set.
+ArgCond Set(int arg, uint64_t mask) { return {arg, mask, mask}; }
+
+class RuleSet {
+ public:
+  void Allow(int nr) { rules_.push_back({nr, {}, kAllow}); }
+  void Fail(int nr, int err) { rules_.push_back({nr, {}, Errno(err)}); }
+  void Add(int nr, std::vector<Branch> branches, uint32_t otherwise) {
+    rules_.push_back({nr, std::move(branches), otherwise});
+  }
+  std::vector<SyscallRule> Take() { return std::move(rules_); }
+
+ private:
+  std::vector<SyscallRule> rules_;
+};
+
+// Flags that let open() create, write or truncate. Paths themselves are Landlock's business;
+// refusing write modes here keeps files read-only even where Landlock is missing.
+constexpr uint64_t kOpenWriteFlags = O_ACCMODE | O_CREAT | O_TRUNC | O_APPEND | O_TMPFILE;
+
+void AddMemory(RuleSet* r, SeccompPhase phase) {
+  // The allocator and the plugin's own buffers.
+  r->Allow(__NR_munmap);
+  r->Allow(__NR_mremap);
+  r->Allow(__NR_brk);
+  r->Allow(__NR_msync);
+  // mmap: never huge pages or pre-faulting (kernel-side memory the worker's limits miss), and
+  // never new executable memory once the plugin is loaded. While loading, the dynamic linker maps
+  // the plugin's code from its file, so only anonymous executable mappings are refused.
+  std::vector<Branch> mmap = {
+      {{Set(3, MAP_HUGETLB)}, kTrap},
+      {{Set(3, MAP_POPULATE)}, kTrap},
+  };
+  if (phase == SeccompPhase::kLoad) {
+    mmap.push_back({{Set(2, PROT_EXEC), Set(3, MAP_ANONYMOUS)}, kTrap});
+  } else {
+    mmap.push_back({{Set(2, PROT_EXEC)}, kTrap});
+  }
+  mmap.push_back({{}, kAllow});
+  r->Add(__NR_mmap, std::move(mmap), kTrap);
+  // mprotect: no turning data into code (no JIT), no PROT_GROWSDOWN tricks.
+  r->Add(__NR_mprotect, {{{Clear(2, PROT_EXEC | PROT_GROWSDOWN | PROT_GROWSUP)}, kAllow}}, kTrap);
+  // madvise: the advice glibc's allocator and common libraries use; others fail softly.
+  std::vector<Branch> madvise;
+  for (int advice : {MADV_NORMAL, MADV_RANDOM, MADV_SEQUENTIAL, MADV_WILLNEED, MADV_DONTNEED,
+                     MADV_FREE, MADV_DONTDUMP, MADV_DODUMP, MADV_HUGEPAGE, MADV_NOHUGEPAGE,
+                     102 /* MADV_GUARD_INSTALL, new glibc */, 103 /* MADV_GUARD_REMOVE */}) {
+    madvise.push_back({{Is(2, static_cast<uint64_t>(advice))}, kAllow});
+  }
+  r->Add(__NR_madvise, std::move(madvise), Errno(EPERM));
+}
+
+void AddFiles(RuleSet* r) {
+  // Descriptor I/O on what the process already holds (its ring, files it was allowed to open).
+  for (int nr : {__NR_read, __NR_write, __NR_readv, __NR_writev, __NR_pread64, __NR_pwrite64,
+                 __NR_lseek, __NR_close, __NR_getdents64, __NR_fstatfs, __NR_fsync,
+                 __NR_fdatasync, __NR_fadvise64, __NR_dup, __NR_dup3, __NR_pipe2, __NR_ppoll,
+                 __NR_close_range}) {
+    r->Allow(nr);
+  }
+#ifdef __NR_fstat
+  r->Allow(__NR_fstat);
+#endif
+#ifdef __NR_dup2
+  r->Allow(__NR_dup2);
+#endif
+#ifdef __NR_poll
+  r->Allow(__NR_poll);
+#endif
+  // Read-only opens; Landlock decides which paths (EACCES outside the grant).
+  r->Add(__NR_openat, {{{Clear(2, kOpenWriteFlags)}, kAllow}}, Errno(EPERM));
+#ifdef __NR_open
+  r->Add(__NR_open, {{{Clear(1, kOpenWriteFlags)}, kAllow}}, Errno(EPERM));
+#endif
+  // openat2 hides its flags in memory: ENOSYS makes libc fall back to openat, which we can check.
+  r->Fail(__NR_openat2, ENOSYS);
+  // fstat() is fstatat(fd, "", AT_EMPTY_PATH) in glibc; path-based stat leaks metadata Landlock
+  // does not guard (REDTEAM #40), so it fails.
+  r->Add(__NR_newfstatat, {{{Is(3, AT_EMPTY_PATH)}, kAllow}}, Errno(EPERM));
+  r->Add(__NR_statx, {{{Set(2, AT_EMPTY_PATH)}, kAllow}}, Errno(EPERM));
+  // fcntl: descriptor flags and seals only. F_SETOWN/F_SETSIG/O_ASYNC would let the plugin aim
+  // SIGIO at another process (REDTEAM #23).
+  r->Add(__NR_fcntl,
+         {{{Is(1, F_GETFD)}, kAllow},
+          {{Is(1, F_SETFD)}, kAllow},
+          {{Is(1, F_GETFL)}, kAllow},
+          {{Is(1, F_SETFL), Clear(2, O_ASYNC)}, kAllow},
+          {{Is(1, F_DUPFD_CLOEXEC)}, kAllow},
+          {{Is(1, F_GET_SEALS)}, kAllow}},
+         kTrap);
+  // No ioctl: no inherited terminal exists, and device ioctls are attack surface.
+  r->Fail(__NR_ioctl, ENOTTY);
+  // Metadata and namespace-changing file calls that Landlock cannot restrict or that a plugin
+  // has no business making; libraries probe some of them, so they fail instead of trapping.
+  for (int nr : {__NR_getcwd, __NR_readlinkat, __NR_chdir, __NR_fchdir, __NR_fchmod,
+                 __NR_fchmodat, __NR_fchown, __NR_fchownat, __NR_utimensat, __NR_setxattr,
+                 __NR_lsetxattr, __NR_fsetxattr, __NR_getxattr, __NR_lgetxattr, __NR_fgetxattr,
+                 __NR_listxattr, __NR_llistxattr, __NR_flistxattr, __NR_removexattr,
+                 __NR_lremovexattr, __NR_fremovexattr, __NR_flock, __NR_mkdirat, __NR_unlinkat,
+                 __NR_renameat2, __NR_linkat, __NR_symlinkat, __NR_mknodat, __NR_truncate,
+                 __NR_ftruncate, __NR_fallocate, __NR_faccessat, __NR_faccessat2, __NR_statfs,
+                 __NR_memfd_create, __NR_sysinfo}) {
+    r->Fail(nr, EPERM);
+  }
+#if defined(__x86_64__)
+  for (int nr : {__NR_readlink, __NR_chmod, __NR_chown, __NR_lchown, __NR_utime, __NR_utimes,
+                 __NR_futimesat, __NR_mkdir, __NR_rmdir, __NR_unlink, __NR_rename, __NR_renameat,
+                 __NR_link, __NR_symlink, __NR_mknod, __NR_access, __NR_stat, __NR_lstat}) {
+    r->Fail(nr, EPERM);
+  }
+#endif
+}
+
+void AddProcess(RuleSet* r, const SeccompOptions& o) {
+  // Identity and time: harmless queries every libc makes.
+  for (int nr : {__NR_getpid, __NR_gettid, __NR_getppid, __NR_getuid, __NR_geteuid, __NR_getgid,
+                 __NR_getegid, __NR_getresuid, __NR_getresgid, __NR_uname, __NR_sched_yield,
+                 __NR_exit, __NR_exit_group, __NR_restart_syscall, __NR_rt_sigreturn,
+                 __NR_rt_sigprocmask, __NR_sigaltstack, __NR_set_robust_list,
+                 __NR_set_tid_address, __NR_rseq, __NR_gettimeofday, __NR_wait4, __NR_umask,
+                 __NR_getrlimit, __NR_setrlimit}) {
+    r->Allow(nr);
+  }
+  // Clocks: the system clocks and this process's own CPU clocks; ids of other processes' CPU
+  // clocks are negative and trap (REDTEAM #37).
+  for (int nr : {__NR_clock_gettime, __NR_clock_getres, __NR_clock_nanosleep}) {
+    r->Add(nr, {{{Clear(0, ~0xfULL)}, kAllow}}, kTrap);
+  }
+  r->Allow(__NR_nanosleep);
+  // Our SIGSYS handler reports violations; nobody may replace it (REDTEAM #12).
+  r->Add(__NR_rt_sigaction, {{{Low32Is(0, SIGSYS)}, kTrap}}, kAllow);
+  // Futexes: the plain operations; PI and requeue-PI fail (REDTEAM #65).
+  std::vector<Branch> futex;
+  for (int op : {FUTEX_WAIT, FUTEX_WAKE, FUTEX_REQUEUE, FUTEX_CMP_REQUEUE, FUTEX_WAKE_OP,
+                 FUTEX_WAIT_BITSET, FUTEX_WAKE_BITSET}) {
+    futex.push_back({{{1, 0xffffffff00000000ULL | FUTEX_CMD_MASK, static_cast<uint64_t>(op)}},
+                     kAllow});
+  }
+  r->Add(__NR_futex, std::move(futex), Errno(EPERM));
+  // getrandom without GRND_RANDOM (draining the blocking pool is nobody's business).
+  r->Add(__NR_getrandom, {{{Clear(2, GRND_RANDOM)}, kAllow}}, Errno(EPERM));
+  // Own resource limits and usage only (REDTEAM #36, #37). Raising a hard limit needs a
+  // capability the sandbox has dropped.
+  r->Add(__NR_prlimit64, {{{Is(0, 0)}, kAllow}}, kTrap);
+  r->Add(__NR_getrusage, {{{Is(0, RUSAGE_SELF)}, kAllow}, {{Is(0, RUSAGE_THREAD)}, kAllow}},
+         Errno(EPERM));
+  r->Add(__NR_sched_getaffinity, {{{Is(0, 0)}, kAllow}}, Errno(EPERM));
+  // prctl: naming the thread and reading dumpability; PR_SET_PTRACER fails softly (REDTEAM #16).
+  r->Add(__NR_prctl,
+         {{{Is(0, PR_SET_NAME)}, kAllow},
+          {{Is(0, PR_GET_NAME)}, kAllow},
+          {{Is(0, PR_GET_DUMPABLE)}, kAllow},
+          {{Is(0, PR_SET_NO_NEW_PRIVS), Is(1, 1)}, kAllow},
+          // A worker asks to die with the zygote; it only affects the caller.
+          {{Is(0, PR_SET_PDEATHSIG), Is(1, SIGKILL)}, kAllow},
+          {{Is(0, PR_SET_PTRACER)}, Errno(EPERM)}},
+         kTrap);
+  // New processes and threads: none. clone3 hides its flags in memory, so it answers ENOSYS and
+  // libc falls back to clone, whose flags we can see (REDTEAM #6, #7).
+  r->Fail(__NR_clone3, ENOSYS);
+#ifdef __NR_fork
+  r->Fail(__NR_fork, EPERM);
+  r->Fail(__NR_vfork, EPERM);
+#endif
+  // Tightening the sandbox further is always allowed: the worker stacks its run-phase policy
+  // and its own Landlock domain with these, and a plugin may add more. A second notification
+  // listener would let the plugin answer its own syscalls (REDTEAM #10), so that flag traps.
+  r->Add(__NR_seccomp,
+         {{{Is(0, SECCOMP_SET_MODE_FILTER),
+            Clear(1, SECCOMP_FILTER_FLAG_NEW_LISTENER | SECCOMP_FILTER_FLAG_SPEC_ALLOW)},
+           kAllow}},
+         kTrap);
+  for (int nr : {__NR_landlock_create_ruleset, __NR_landlock_add_rule,
+                 __NR_landlock_restrict_self}) {
+    r->Allow(nr);
+  }
+
+  if (o.phase == SeccompPhase::kLoad) {
+    // The template starts workers with one exact flag set; any other clone (fork, threads)
+    // fails. Workers' pids are unknown here, so signal targets are limited by the worker's own
+    // policy and by Landlock's signal scoping, not by this one.
+    r->Add(__NR_clone, {{{Is(0, kWorkerCloneFlags)}, kAllow}}, Errno(EPERM));
+    r->Allow(__NR_kill);
+    r->Allow(__NR_tgkill);
+    // The template's control socket: spawn requests in, pidfds out.
+    r->Add(__NR_recvmsg, {{{Is(0, static_cast<uint64_t>(o.template_sock_fd))}, kAllow}}, kTrap);
+    r->Add(__NR_sendmsg, {{{Is(0, static_cast<uint64_t>(o.template_sock_fd))}, kAllow}}, kTrap);
+  } else {
+    r->Fail(__NR_clone, EPERM);
+    // Signals to itself only (raise, abort); anything else is an attack (REDTEAM #22, #25).
+    r->Add(__NR_kill, {{{Is(0, static_cast<uint64_t>(o.self_pid))}, kAllow}}, kTrap);
+    r->Add(__NR_tgkill, {{{Is(0, static_cast<uint64_t>(o.self_pid))}, kAllow}}, kTrap);
+  }
+}
+
+}  // namespace
+
+std::vector<SyscallRule> BuildSeccompRules(const SeccompOptions& options) {
+  RuleSet r;
+  AddProcess(&r, options);
+  AddMemory(&r, options.phase);
+  AddFiles(&r);
+  return r.Take();
+}
+
+int InstallSeccomp(const SeccompOptions& options) {
+  std::vector<struct sock_filter> program;
+  if (!CompileBpf(kAuditArch, BuildSeccompRules(options), kTrap, &program)) return -E2BIG;
+  struct sock_fprog prog = {static_cast<unsigned short>(program.size()), program.data()};
+  if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) return -errno;
+  // TSYNC: a process that somehow has threads gets the filter on all of them, or none.
+  long rc = syscall(__NR_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_TSYNC, &prog);
+  if (rc != 0) return rc > 0 ? -ESRCH : -errno;
+  return 0;
+}
+
+}  // namespace bulkhead

@@ -1,0 +1,46 @@
+// worker_process.cc: run phase of a plugin (see plugin_process.h).
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "sandbox/landlock_ruleset.h"
+#include "sandbox/seccomp_policy.h"
+#include "zygote/plugin_host.h"
+#include "zygote/plugin_process.h"
+#include "zygote/violation_trap.h"
+
+namespace bulkhead {
+
+void RunWorker(int region_fd, int event_fd, const SandboxSpec& spec) {
+  // Parent is the zygote (CLONE_PARENT): die with it.
+  if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) _exit(kExitSetupFailed);
+  int region = fcntl(region_fd, F_DUPFD_CLOEXEC, 10);
+  int event = fcntl(event_fd, F_DUPFD_CLOEXEC, 10);
+  if (region < 0 || event < 0) _exit(kExitSetupFailed);
+  if (dup2(region, kWorkerRegionFd) < 0 || dup2(event, kWorkerEventFd) < 0) _exit(kExitSetupFailed);
+  // Drops the template's socket and the plugin memfd: a worker holds its ring and nothing else.
+  if (syscall(__NR_close_range, kWorkerEventFd + 1, ~0U, 0) != 0) _exit(kExitSetupFailed);
+
+  static WorkerRing ring;
+  if (!ring.Map(kWorkerRegionFd, kWorkerEventFd)) _exit(kExitSetupFailed);
+  SetViolationSink(&ring.header()->fault, -1, 0);
+
+  // A domain of its own: siblings forked from the same template cannot signal or trace each
+  // other through the shared template domain (REDTEAM #25).
+  std::vector<PathGrant> grants;
+  for (const std::string& p : spec.read_paths) grants.push_back({p, false});
+  int abi = EnforceLandlock(grants, static_cast<int>(spec.min_landlock_abi));
+  if (abi < 0 && (spec.min_landlock_abi > 0 || (abi != -ENOSYS && abi != -EOPNOTSUPP))) {
+    _exit(kExitSetupFailed);
+  }
+  SeccompOptions so;
+  so.phase = SeccompPhase::kRun;
+  so.self_pid = getpid();
+  if (InstallSeccomp(so) != 0) _exit(kExitSetupFailed);
+  Serve(&ring);
+}
+
+}  // namespace bulkhead
