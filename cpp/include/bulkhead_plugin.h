@@ -70,18 +70,27 @@ typedef struct bh_host {
    * BH_ERR_DEADLINE; the host kills a worker that overruns its deadline regardless. */
   int (*deadline_passed)(const struct bh_host *host);
 
-  /* Returns a writable buffer of `len` bytes that becomes the call's output, or NULL (with
-   * *status set to BH_ERR_OUTPUT_TOO_LARGE) when `len` exceeds the caller's output cap.
-   * Calling it again with a larger len keeps the bytes written so far; the previously returned
-   * pointer is then invalid. The buffer is owned by the host; valid until the function returns. */
+  /* Returns a writable buffer of `len` bytes (0 is fine) that becomes the call's output, or NULL
+   * with *status set to BH_ERR_OUTPUT_TOO_LARGE when `len` exceeds output_limit(); a refused
+   * call leaves the previous buffer and its contents as they were. Calling it again keeps the
+   * bytes written so far (up to the smaller length) and resets any commit; the previously
+   * returned pointer is then invalid. The buffer is owned by the host and valid until the function
+   * returns. A function that returns BH_OK without calling it produces empty output. */
   uint8_t *(*output_alloc)(bh_output *out, size_t len, bh_status *status);
 
-  /* Sets how many bytes of the last output_alloc buffer are the output (<= the allocated len).
-   * Without a commit, the whole allocated length is the output. */
+  /* Sets how many bytes of the last output_alloc buffer are the output (<= the allocated len;
+   * BH_ERR_INVALID_INPUT otherwise). Without a commit, the whole allocated length is the output. */
   bh_status (*output_commit)(bh_output *out, size_t len);
 
-  /* Attaches a short message (truncated to BH_MAX_ERROR_BYTES) to a non-OK return. */
+  /* Attaches a short message (truncated to BH_MAX_ERROR_BYTES) to a non-OK return; the last call
+   * wins, and it is ignored when the function returns BH_OK. */
   void (*set_error)(bh_output *out, const char *msg, size_t len);
+
+  /* The largest output the caller accepts for this call, in bytes. */
+  size_t (*output_limit)(const bh_output *out);
+
+  /* The current call's CLOCK_MONOTONIC deadline in nanoseconds, or 0 when it has none. */
+  uint64_t (*deadline_ns)(const struct bh_host *host);
 } bh_host;
 
 /*
@@ -118,13 +127,19 @@ typedef struct bh_plugin {
 
 typedef const bh_plugin *(*bh_plugin_entry_fn)(void);
 
-/* Declares the entry point; use it once in one source file of the plugin:
- *   BH_PLUGIN_EXPORT const bh_plugin *bulkhead_plugin_v1(void) { return &my_plugin; } */
+/* Names of table members are at most this many bytes (plus the NUL). */
+#define BH_MAX_NAME_BYTES 63u
+
+/* Define the entry point once in one source file of the plugin:
+ *   BH_PLUGIN_EXPORT const bh_plugin *bulkhead_plugin_v1(void) { return &my_plugin; }
+ * It is declared here with C linkage so C++ plugins export the unmangled name. */
 #if defined(__GNUC__)
 #define BH_PLUGIN_EXPORT __attribute__((visibility("default")))
 #else
 #define BH_PLUGIN_EXPORT
 #endif
+
+BH_PLUGIN_EXPORT const bh_plugin *bulkhead_plugin_v1(void);
 
 #ifdef __cplusplus
 }

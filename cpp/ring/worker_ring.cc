@@ -131,6 +131,7 @@ uint8_t* WorkerRing::OutputAlloc(size_t len, bh_status* status) {
     return nullptr;
   }
   if (status) *status = BH_OK;
+  out_committed_ = false;
   const uint64_t pos = resp_tail_ % cap_;
   const bool fits_contiguously = pos + sizeof(bh_msg) + len <= cap_;
   if (fits_contiguously && (out_alloc_ == 0 || out_in_ring_)) {
@@ -145,7 +146,7 @@ uint8_t* WorkerRing::OutputAlloc(size_t len, bh_status* status) {
   }
   out_scratch_.resize(len);
   out_alloc_ = len;
-  return out_scratch_.data();
+  return out_scratch_.data();  // resize keeps the first min(old, len) bytes
 }
 
 bh_status WorkerRing::OutputCommit(size_t len) {

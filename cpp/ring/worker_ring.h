@@ -31,6 +31,7 @@ class WorkerRing {
   // Maps the region; false if the geometry is unusable.
   bool Map(int region_fd, int event_fd);
   bh_region_header* header() const { return h_; }
+  uint64_t max_output() const { return max_output_; }
 
   // Blocks (spin, then futex) until a request is queued.
   WorkerRequest Next();

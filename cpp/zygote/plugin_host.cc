@@ -58,9 +58,15 @@ void HostSetError(bh_output* out, const char* msg, size_t len) {
   memcpy(g_error, msg, g_error_len);
 }
 
+size_t HostOutputLimit(const bh_output* out) {
+  return out == &g_out && g_ring != nullptr ? g_ring->max_output() : 0;
+}
+
+uint64_t HostDeadline(const bh_host*) { return g_deadline_ns; }
+
 const bh_host kHost = {
-    BH_ABI_VERSION, sizeof(bh_host), HostLog, HostNow, HostDeadlinePassed,
-    HostOutputAlloc, HostOutputCommit, HostSetError,
+    BH_ABI_VERSION,   sizeof(bh_host),  HostLog,      HostNow,         HostDeadlinePassed,
+    HostOutputAlloc,  HostOutputCommit, HostSetError, HostOutputLimit, HostDeadline,
 };
 
 }  // namespace

@@ -14,11 +14,17 @@
 namespace bulkhead {
 namespace {
 
+constexpr int kSysSeccomp = 1;  // si_code of a seccomp trap (asm-generic/siginfo.h)
+
 bh_fault* g_fault = nullptr;
 int g_report_sock = -1;
 uint32_t g_plugin_id = 0;
 
 void OnSigsys(int, siginfo_t* info, void*) {
+  // A SIGSYS the plugin raised itself is a crash, not a violation: report nothing (REDTEAM #13).
+  if (info->si_code != kSysSeccomp) {
+    for (;;) syscall(kDieSyscall);
+  }
   uint32_t arch = info->si_arch;
   int32_t nr = info->si_syscall;
   if (g_fault != nullptr) {

@@ -1,0 +1,509 @@
+/*
+ * hostile.c: test fixture whose functions each attempt one attack on the sandbox or the host.
+ *
+ * The suite runs as root, so every attack is written to stay harmless if it ever escaped: real
+ * signals go only to this process, probes at other pids use signal 0, files are written only at
+ * the path the test passes in, and the only child ever forked exits at once.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/futex.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ptrace.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "bulkhead_plugin.h"
+#include "errno_name.h"
+#include "ring/region.h"
+
+#define MAX_PATH_BYTES 4095u
+#define MAX_READ_BYTES ((size_t)1 << 20)
+#define BAD_PATH "Expected a path of at most 4095 bytes without NUL"
+
+/* ---- helpers ---- */
+
+/* Emits `len` bytes as the output; an empty output needs no output_alloc. */
+static bh_status put(const bh_host *host, bh_output *out, const void *data, size_t len) {
+  bh_status st;
+  uint8_t *p;
+  if (len == 0) return BH_OK;
+  p = host->output_alloc(out, len, &st);
+  if (p == NULL) return st;
+  memcpy(p, data, len);
+  return BH_OK;
+}
+
+static bh_status put_str(const bh_host *host, bh_output *out, const char *s) {
+  return put(host, out, s, strlen(s));
+}
+
+static bh_status fail_str(const bh_host *host, bh_output *out, bh_status st, const char *msg) {
+  host->set_error(out, msg, strlen(msg));
+  return st;
+}
+
+/* Fails with "<what>: <ERRNAME>", the shape the tests match on. */
+static bh_status fail_errno(const bh_host *host, bh_output *out, const char *what, int e) {
+  char name[16], msg[96];
+  snprintf(msg, sizeof msg, "%s: %s", what, errno_name(e, name));
+  return fail_str(host, out, BH_ERR_FAILED, msg);
+}
+
+/* "<what>: ok", or the errno failure; the convention of every probe below. */
+static bh_status report(const bh_host *host, bh_output *out, const char *what, int ok, int e) {
+  char msg[96];
+  if (!ok) return fail_errno(host, out, what, e);
+  snprintf(msg, sizeof msg, "%s: ok", what);
+  return put_str(host, out, msg);
+}
+
+/* Strict ASCII decimal, 1..19 digits, no sign: a malformed number never reaches a syscall. */
+static int parse_u64(const uint8_t *in, size_t len, uint64_t max, uint64_t *v) {
+  uint64_t n = 0;
+  size_t i;
+  if (len == 0 || len > 19) return 0;
+  for (i = 0; i < len; i++) {
+    if (in[i] < '0' || in[i] > '9') return 0;
+    n = n * 10 + (uint64_t)(in[i] - '0');
+  }
+  if (n > max) return 0;
+  *v = n;
+  return 1;
+}
+
+static bh_status bad_number(const bh_host *host, bh_output *out, const char *what) {
+  char msg[96];
+  snprintf(msg, sizeof msg, "Expected an ASCII decimal %s", what);
+  return fail_str(host, out, BH_ERR_INVALID_INPUT, msg);
+}
+
+/* The input as a C path; an embedded NUL would silently name a different file, so it is refused. */
+static int copy_path(const uint8_t *in, size_t len, char path[MAX_PATH_BYTES + 1]) {
+  if (len > MAX_PATH_BYTES || memchr(in, '\0', len) != NULL) return 0;
+  memcpy(path, in, len);
+  path[len] = '\0';
+  return 1;
+}
+
+static bh_status read_path(const bh_host *host, bh_output *out, const char *path) {
+  static uint8_t buf[MAX_READ_BYTES]; /* static: one call at a time, and no 1 MiB stack frame */
+  size_t total = 0;
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return fail_errno(host, out, "open", errno);
+  while (total < sizeof buf) {
+    ssize_t n = read(fd, buf + total, sizeof buf - total);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      int e = errno;
+      close(fd);
+      return fail_errno(host, out, "read", e);
+    }
+    if (n == 0) break;
+    total += (size_t)n;
+  }
+  close(fd);
+  return put(host, out, buf, total);
+}
+
+/* Burns CPU without polling the deadline; the asm keeps the optimiser from dropping the loop. */
+__attribute__((noreturn)) static void spin_forever(void) {
+  for (;;) {
+    __asm__ volatile("" ::: "memory");
+  }
+}
+
+/* ---- well-behaved ---- */
+
+static bh_status h_echo(const bh_host *host, const uint8_t *in, size_t len, bh_output *out) {
+  return put(host, out, in, len);
+}
+
+static bh_status h_error(const bh_host *host, const uint8_t *in, size_t len, bh_output *out) {
+  host->set_error(out, (const char *)in, len); /* any length: the host must truncate */
+  return BH_ERR_FAILED;
+}
+
+/* ---- crashes, exits and hangs ---- */
+
+static bh_status h_segfault(const bh_host *host, const uint8_t *in, size_t len, bh_output *out) {
+  /* Both volatile: the compiler can neither see the NULL (and emit a trap) nor drop the store. */
+  volatile int *volatile p = NULL;
+  *p = 1;
+  return BH_OK;
+}
+
+static bh_status h_abort(const bh_host *host, const uint8_t *in, size_t len, bh_output *out) {
+  abort();
+}
+
+static bh_status h_spin(const bh_host *host, const uint8_t *in, size_t len, bh_output *out) {
+  spin_forever();
+}
+
+static bh_status h_sleep_ms(const bh_host *host, const uint8_t *in, size_t len, bh_output *out) {
+  uint64_t ms;
+  struct timespec ts;
+  if (!parse_u64(in, len, 86400000u, &ms)) {
+    return bad_number(host, out, "millisecond count <= 1 day");
+  }
+  ts.tv_sec = (time_t)(ms / 1000);
+  ts.tv_nsec = (long)(ms % 1000) * 1000000L;
+  while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+  }
+  return put_str(host, out, "slept");
+}
+
+/* The cooperative case: without a deadline on the call this never returns. */
+static bh_status h_deadline_aware(const bh_host *host, const uint8_t *in, size_t len,
+                                  bh_output *out) {
+  const struct timespec tick = {0, 100000L};
+  while (!host->deadline_passed(host)) nanosleep(&tick, NULL);
+  return fail_str(host, out, BH_ERR_DEADLINE, "deadline passed");
+}
+
+static bh_status h_exit_now(const bh_host *host, const uint8_t *in, size_t len, bh_output *out) {
+  _exit(3);
+}
+
+/* A self-sent SIGSYS carries si_code SI_TKILL, not SYS_SECCOMP: the host must not report it as a
+ * sandbox violation. */
+static bh_status h_raise_sigsys(const bh_host *host, const uint8_t *in, size_t len,
+                                bh_output *out) {
+  raise(SIGSYS);
+  return fail_str(host, out, BH_ERR_FAILED, "raise: SIGSYS returned");
+}
+
+/* ---- filesystem ---- */
+
+static bh_status h_read_file(const bh_host *host, const uint8_t *in, size_t len, bh_output *out) {
+  char path[MAX_PATH_BYTES + 1];
+  if (!copy_path(in, len, path)) {
+    return fail_str(host, out, BH_ERR_INVALID_INPUT, BAD_PATH);
+  }
+  return read_path(host, out, path);
+}
+
+static bh_status h_write_file(const bh_host *host, const uint8_t *in, size_t len, bh_output *out) {
+  static const char payload[] = "pwned";
+  char path[MAX_PATH_BYTES + 1];
+  size_t done = 0;
+  int fd;
+  if (!copy_path(in, len, path)) {
+    return fail_str(host, out, BH_ERR_INVALID_INPUT, BAD_PATH);
+  }
+  fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) return fail_errno(host, out, "open", errno);
+  while (done < sizeof payload - 1) {
+    ssize_t n = write(fd, payload + done, sizeof payload - 1 - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      int e = errno;
+      close(fd);
+      return fail_errno(host, out, "write", e);
+    }
+    done += (size_t)n;
+  }
+  close(fd);
+  return put_str(host, out, "written");
+}
+
+/* Landlock should deny /proc like any path not granted. */
+static bh_status h_self_status(const bh_host *host, const uint8_t *in, size_t len,
+                               bh_output *out) {
+  return read_path(host, out, "/proc/self/status");
+}
+
+/* ---- network, processes, threads ---- */
+
+static bh_status h_connect_tcp(const bh_host *host, const uint8_t *in, size_t len,
+                               bh_output *out) {
+  uint64_t port;
+  struct sockaddr_in addr;
+  int fd, r;
+  if (!parse_u64(in, len, 65535u, &port) || port == 0) {
+    return bad_number(host, out, "port 1..65535");
+  }
+  fd = socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return fail_errno(host, out, "socket", errno);
+  memset(&addr, 0, sizeof addr);
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons((uint16_t)port);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK); /* loopback only: nothing leaves the machine */
+  r = connect(fd, (const struct sockaddr *)&addr, sizeof addr);
+  if (r != 0) {
+    int e = errno;
+    close(fd);
+    return fail_errno(host, out, "connect", e);
+  }
+  close(fd);
+  return put_str(host, out, "connected");
+}
+
+/* /bin/true with an empty environment: an escape would run a program that does nothing. */
+static bh_status h_execve(const bh_host *host, const uint8_t *in, size_t len, bh_output *out) {
+  char *const argv[] = {(char *)"true", NULL};
+  char *const envp[] = {NULL};
+  execve("/bin/true", argv, envp);
+  return fail_errno(host, out, "execve", errno);
+}
+
+static bh_status h_fork(const bh_host *host, const uint8_t *in, size_t len, bh_output *out) {
+  pid_t pid = fork();
+  if (pid == 0) _exit(0);
+  if (pid < 0) return fail_errno(host, out, "fork", errno);
+  while (waitpid(pid, NULL, 0) < 0 && errno == EINTR) {
+  }
+  return put_str(host, out, "forked");
+}
+
+static void *thread_main(void *arg) { return arg; }
+
+static bh_status h_thread(const bh_host *host, const uint8_t *in, size_t len, bh_output *out) {
+  pthread_t t;
+  int r = pthread_create(&t, NULL, thread_main, NULL);
+  if (r != 0) return fail_errno(host, out, "pthread_create", r); /* returns the error, no errno */
+  pthread_join(t, NULL);
+  return put_str(host, out, "thread ran");
+}
+
+/* ---- other processes: signal 0 and TRACEME only, which change nothing if they succeed ---- */
+
+static bh_status h_signal_pid(const bh_host *host, const uint8_t *in, size_t len, bh_output *out) {
+  uint64_t pid;
+  int ok;
+  /* pid 0 and negatives address process groups; only a single positive pid is probed. */
+  if (!parse_u64(in, len, 0x7fffffffu, &pid) || pid == 0) return bad_number(host, out, "pid > 0");
+  ok = kill((pid_t)pid, 0) == 0; /* before reading errno: argument order is unspecified */
+  return report(host, out, "kill", ok, errno);
+}
+
+static bh_status h_signal_parent(const bh_host *host, const uint8_t *in, size_t len,
+                                 bh_output *out) {
+  pid_t ppid = getppid();
+  int ok;
+  /* 0 when the parent is outside our pid namespace; kill(0, ...) would address our group. */
+  if (ppid <= 0) return fail_str(host, out, BH_ERR_FAILED, "kill: no parent pid visible");
+  ok = kill(ppid, 0) == 0;
+  return report(host, out, "kill", ok, errno);
+}
+
+/* TRACEME offers this process to its parent (the zygote) as a tracee: no pid to get wrong. */
+static bh_status h_ptrace_parent(const bh_host *host, const uint8_t *in, size_t len,
+                                 bh_output *out) {
+  long r = ptrace(PTRACE_TRACEME, 0, NULL, NULL);
+  return report(host, out, "ptrace", r == 0, errno);
+}
+
+/* ---- other syscall ABIs (x86-64 only) ---- */
+
+static bh_status h_int80(const bh_host *host, const uint8_t *in, size_t len, bh_output *out) {
+#if defined(__x86_64__)
+  char msg[64];
+  long r = 20; /* i386 getpid: the filter must reject the arch before it looks at the number */
+  __asm__ volatile("int $0x80" : "+a"(r) : : "memory", "cc", "r8", "r9", "r10", "r11");
+  snprintf(msg, sizeof msg, "int80 returned %ld", r);
+  return put_str(host, out, msg);
+#else
+  return fail_str(host, out, BH_ERR_UNSUPPORTED, "int80: x86-64 only");
+#endif
+}
+
+static bh_status h_x32(const bh_host *host, const uint8_t *in, size_t len, bh_output *out) {
+#if defined(__x86_64__)
+  char msg[64], name[16];
+  long r;
+  errno = 0;
+  r = syscall(0x40000000L | 39L); /* x32 getpid: arch X86_64, so only the number check stops it */
+  snprintf(msg, sizeof msg, "x32 returned %ld errno %s", r, errno_name(errno, name));
+  return put_str(host, out, msg);
+#else
+  return fail_str(host, out, BH_ERR_UNSUPPORTED, "x32: x86-64 only");
+#endif
+}
+
+/* ---- host-facing abuse ---- */
+
+static bh_status h_big_output(const bh_host *host, const uint8_t *in, size_t len, bh_output *out) {
+  uint64_t n;
+  bh_status st;
+  uint8_t *p;
+  if (!parse_u64(in, len, SIZE_MAX, &n)) return bad_number(host, out, "byte count");
+  p = host->output_alloc(out, (size_t)n, &st);
+  if (p == NULL) return st;
+  memset(p, 0xAB, (size_t)n);
+  return BH_OK;
+}
+
+static bh_status h_log_flood(const bh_host *host, const uint8_t *in, size_t len, bh_output *out) {
+  char line[2000]; /* longer than BH_MAX_LOG_BYTES on purpose */
+  int i;
+  memset(line, 'L', sizeof line);
+  for (i = 0; i < 10000; i++) host->log(host, BH_LOG_INFO, line, sizeof line);
+  return put_str(host, out, "logged");
+}
+
+/* Finds the region header by walking back from a pointer into the response ring. The region is one
+ * page-aligned mapping, so every page between the two is mapped. */
+static bh_region_header *find_region(const uint8_t *p) {
+  uintptr_t at = (uintptr_t)p & ~(uintptr_t)4095;
+  uint32_t i;
+  for (i = 0; i < (1u << 17); i++, at -= 4096) {
+    const bh_region_header *h = (const bh_region_header *)at;
+    uintptr_t resp;
+    if (h->magic != BH_REGION_MAGIC || h->version != BH_REGION_VERSION) continue;
+    /* Ring bytes can look like a header; the real one places p inside its response ring. */
+    if (h->capacity == 0 || h->capacity > UINTPTR_MAX / 4) continue;
+    resp = at + (uintptr_t)BH_RESP_RING_OFFSET(h->capacity);
+    if ((uintptr_t)p >= resp && (uintptr_t)p < resp + (uintptr_t)h->capacity) {
+      return (bh_region_header *)at;
+    }
+  }
+  return NULL;
+}
+
+/* Publishes a forged 64-byte response header at the producer position. */
+static void forge_response(bh_region_header *h, uint32_t call_id, uint64_t payload_len) {
+  uint64_t tail = __atomic_load_n(&h->resp_tail, __ATOMIC_RELAXED);
+  bh_msg m;
+  memset(&m, 0, sizeof m);
+  m.kind = BH_MSG_RESPONSE;
+  m.call_id = call_id;
+  m.payload_len = payload_len;
+  /* tail is 64-aligned and capacity a multiple of 64, so the header does not wrap. */
+  memcpy((uint8_t *)h + BH_RESP_RING_OFFSET(h->capacity) + tail % h->capacity, &m, sizeof m);
+  __atomic_store_n(&h->resp_tail, tail + BH_MSG_HEADER_BYTES, __ATOMIC_RELEASE);
+}
+
+/*
+ * Breaks the response ring in one of three ways, wakes the host, then never returns: the host must
+ * act on the corruption (protocol error, worker killed), not on a normal completion.
+ */
+static bh_status h_corrupt_ring(const bh_host *host, const uint8_t *in, size_t len,
+                                bh_output *out) {
+  enum { TAIL_PAST, HUGE_LEN, WRONG_ID } mode;
+  bh_region_header *h;
+  bh_status st;
+  uint8_t *p;
+  if (len == 9 && memcmp(in, "tail_past", 9) == 0) {
+    mode = TAIL_PAST;
+  } else if (len == 8 && memcmp(in, "huge_len", 8) == 0) {
+    mode = HUGE_LEN;
+  } else if (len == 8 && memcmp(in, "wrong_id", 8) == 0) {
+    mode = WRONG_ID;
+  } else {
+    return fail_str(host, out, BH_ERR_INVALID_INPUT, "Expected tail_past, huge_len or wrong_id");
+  }
+  p = host->output_alloc(out, 1, &st);
+  if (p == NULL) return st;
+  h = find_region(p);
+  if (h == NULL) return fail_str(host, out, BH_ERR_UNSUPPORTED, "region header not found");
+
+  switch (mode) {
+    case TAIL_PAST: /* claims more unread bytes than the ring holds */
+      __atomic_store_n(&h->resp_tail, h->resp_head + h->capacity * 4, __ATOMIC_RELEASE);
+      break;
+    case HUGE_LEN: /* a length no ring can hold, and an id the host never issued */
+      forge_response(h, 0xFFFFFFFFu, (uint64_t)1 << 62);
+      break;
+    case WRONG_ID: /* well-formed, but answers a call that does not exist */
+      forge_response(h, 0xFFFFFFFEu, 0);
+      break;
+  }
+  __atomic_fetch_add(&h->resp_futex, 1, __ATOMIC_RELEASE);
+  /* A host blocked in callSync sleeps on resp_futex and needs the wake to look. */
+  if (__atomic_load_n(&h->host_waiting, __ATOMIC_ACQUIRE) == BH_HOST_FUTEX) {
+    syscall(SYS_futex, &h->resp_futex, FUTEX_WAKE, 0x7fffffff, NULL, NULL, 0);
+  }
+  spin_forever();
+}
+
+/* ---- inherited state ---- */
+
+static bh_status h_touch_fd(const bh_host *host, const uint8_t *in, size_t len, bh_output *out) {
+  uint64_t fd;
+  if (!parse_u64(in, len, 0x7fffffffu, &fd)) return bad_number(host, out, "fd");
+  if (fcntl((int)fd, F_GETFD) < 0) return fail_errno(host, out, "fcntl", errno);
+  return put_str(host, out, "fd open");
+}
+
+static bh_status h_scan_fds(const bh_host *host, const uint8_t *in, size_t len, bh_output *out) {
+  char list[1024 * 5]; /* up to 1024 entries of at most 4 digits and a comma */
+  size_t used = 0;
+  int fd;
+  for (fd = 0; fd < 1024; fd++) {
+    if (fcntl(fd, F_GETFD) < 0) continue;
+    used += (size_t)snprintf(list + used, sizeof list - used, used ? ",%d" : "%d", fd);
+  }
+  return put(host, out, list, used);
+}
+
+static bh_status h_getenv_dump(const bh_host *host, const uint8_t *in, size_t len,
+                               bh_output *out) {
+  size_t total = 0, at = 0, i;
+  bh_status st;
+  uint8_t *p;
+  for (i = 0; environ[i] != NULL; i++) total += strlen(environ[i]) + 1;
+  if (total == 0) return BH_OK;
+  p = host->output_alloc(out, total - 1, &st); /* n entries, n - 1 separators */
+  if (p == NULL) return st;
+  for (i = 0; environ[i] != NULL; i++) {
+    size_t n = strlen(environ[i]);
+    if (at != 0) p[at++] = '\n';
+    memcpy(p + at, environ[i], n);
+    at += n;
+  }
+  return BH_OK;
+}
+
+static const bh_function functions[] = {
+  {"echo", h_echo},
+  {"segfault", h_segfault},
+  {"abort", h_abort},
+  {"spin", h_spin},
+  {"sleep_ms", h_sleep_ms},
+  {"deadline_aware", h_deadline_aware},
+  {"error", h_error},
+  {"read_file", h_read_file},
+  {"write_file", h_write_file},
+  {"connect_tcp", h_connect_tcp},
+  {"execve", h_execve},
+  {"fork", h_fork},
+  {"thread", h_thread},
+  {"signal_pid", h_signal_pid},
+  {"signal_parent", h_signal_parent},
+  {"ptrace_parent", h_ptrace_parent},
+  {"int80", h_int80},
+  {"x32", h_x32},
+  {"exit_now", h_exit_now},
+  {"raise_sigsys", h_raise_sigsys},
+  {"big_output", h_big_output},
+  {"log_flood", h_log_flood},
+  {"corrupt_ring", h_corrupt_ring},
+  {"touch_fd", h_touch_fd},
+  {"scan_fds", h_scan_fds},
+  {"getenv_dump", h_getenv_dump},
+  {"self_status", h_self_status},
+};
+
+static const bh_plugin plugin = {
+  BH_ABI_VERSION,
+  sizeof(bh_plugin),
+  "hostile",
+  "1.0.0",
+  NULL,
+  NULL,
+  sizeof functions / sizeof functions[0],
+  functions,
+};
+
+BH_PLUGIN_EXPORT const bh_plugin *bulkhead_plugin_v1(void) { return &plugin; }
