@@ -67,11 +67,11 @@
       "product_dir": "<(PRODUCT_DIR)/plugins",
       "product_prefix": "",
       "sources": ["plugins/examples/zlib_codec.c"],
-      # Dynamic zlib: Debian's libz.a is not position-independent, so it cannot go into a shared
-      # object. libz.so.1 loads from the system library directories the load-phase sandbox grants
-      # read+execute (like libc); the pinned digest covers the plugin, not the system libraries.
-      "ldflags": ["-Wl,--no-undefined"],
-      "libraries": ["-lz"]
+      # Static zlib: the pinned digest then covers zlib's code too. Debian's libz.a is built for
+      # executables (PIE), not shared objects; hiding its symbols (--exclude-libs) lets the linker
+      # resolve its references locally, so no text relocation remains.
+      "ldflags": ["-Wl,--no-undefined", "-Wl,--exclude-libs,ALL"],
+      "libraries": ["-Wl,-Bstatic", "-lz", "-Wl,-Bdynamic"]
     },
     {
       "target_name": "hostile",

@@ -3,7 +3,9 @@
 #include "addon/channel_handle.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
+#include <sys/ioctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -16,6 +18,23 @@ uv_loop_t* LoopOf(Napi::Env env) {
   uv_loop_t* loop = nullptr;
   napi_get_uv_event_loop(env, &loop);
   return loop;
+}
+
+// PIDFD_GET_INFO (Linux 6.13+; exit status since 6.15), defined here for older headers.
+struct PidfdInfo {
+  uint64_t mask;
+  uint64_t cgroupid;
+  uint32_t pid, tgid, ppid, ruid, rgid, euid, egid, suid, sgid, fsuid, fsgid;
+  int32_t exit_code;
+  uint32_t coredump_mask;
+  uint32_t spare;
+};
+constexpr uint64_t kPidfdInfoExit = 1u << 3;
+constexpr unsigned long kPidfdGetInfo = _IOWR(0xFF, 11, PidfdInfo);
+
+bool PidfdExited(int pidfd) {
+  struct pollfd p = {pidfd, POLLIN, 0};
+  return poll(&p, 1, 0) == 1 && (p.revents & POLLIN);
 }
 
 uint64_t NsArg(const Napi::Value& v) {
@@ -37,6 +56,7 @@ Napi::Function ChannelHandle::Define(Napi::Env env) {
                          InstanceMethod("ref", &ChannelHandle::Ref),
                          InstanceMethod("setPidfd", &ChannelHandle::SetPidfd),
                          InstanceMethod("kill", &ChannelHandle::Kill),
+                         InstanceMethod("exitStatus", &ChannelHandle::ExitStatus),
                          InstanceMethod("close", &ChannelHandle::Close),
                          InstanceMethod("protocolError", &ChannelHandle::ProtocolError),
                          InstanceMethod("faultReport", &ChannelHandle::FaultReport),
@@ -53,7 +73,10 @@ ChannelHandle::ChannelHandle(const Napi::CallbackInfo& info) : Napi::ObjectWrap<
   }
 }
 
-ChannelHandle::~ChannelHandle() { CloseAll(); }
+ChannelHandle::~ChannelHandle() {
+  if (env_ != nullptr) napi_remove_env_cleanup_hook(env_, CleanupHook, this);
+  CloseAll();
+}
 
 Napi::Value ChannelHandle::Fds(const Napi::CallbackInfo& info) {
   Napi::Array a = Napi::Array::New(info.Env(), 2);
@@ -78,7 +101,6 @@ Napi::Value ChannelHandle::Drain(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Napi::Array out = Napi::Array::New(env);
   if (closed_) return out;
-  ring_->ClearEvent();
   uint32_t n = 0;
   for (;;) {
     HostMessage m;
@@ -109,18 +131,55 @@ Napi::Value ChannelHandle::Spin(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(info.Env(), ring_->Spin(NsArg(info[0])));
 }
 
-// wait(deadlineNs, spinNs) -> HostRing::Result (kOk: something to drain; kTimedOut)
+// wait(deadlineNs, spinNs) -> HostRing::Result, or 5 when the worker died first. Blocks the
+// calling thread: the sync fast path. Sleeps in slices so a dead worker is noticed (a futex
+// never wakes for a process that is gone).
 Napi::Value ChannelHandle::Wait(const Napi::CallbackInfo& info) {
-  if (closed_) return Napi::Number::New(info.Env(), HostRing::kProtocolError);
-  return Napi::Number::New(info.Env(), ring_->Wait(NsArg(info[0]), NsArg(info[1])));
+  Napi::Env env = info.Env();
+  if (closed_) return Napi::Number::New(env, HostRing::kProtocolError);
+  constexpr uint64_t kSliceNs = 2 * 1000 * 1000;
+  constexpr int kDead = 5;
+  const uint64_t deadline = NsArg(info[0]);
+  uint64_t spin = NsArg(info[1]);
+  for (;;) {
+    uint64_t until = MonotonicNs() + kSliceNs;
+    if (deadline != 0 && deadline < until) until = deadline;
+    HostRing::Result r = ring_->Wait(until, spin);
+    spin = 0;
+    if (r != HostRing::kTimedOut) return Napi::Number::New(env, r);
+    if (deadline != 0 && MonotonicNs() >= deadline) return Napi::Number::New(env, r);
+    if (pidfd_ >= 0 && PidfdExited(pidfd_)) {
+      return Napi::Number::New(env, ring_->Spin(0) ? HostRing::kOk : kDead);
+    }
+  }
+}
+
+// exitStatus() -> the wait status of the exited worker, or -1 when the kernel cannot say yet
+// (not reaped yet, or a kernel before 6.15). The zygote's report arrives later either way.
+Napi::Value ChannelHandle::ExitStatus(const Napi::CallbackInfo& info) {
+  PidfdInfo pi{};
+  pi.mask = kPidfdInfoExit;
+  int status = -1;
+  if (pidfd_ >= 0 && ioctl(pidfd_, kPidfdGetInfo, &pi) == 0 && (pi.mask & kPidfdInfoExit)) {
+    status = pi.exit_code;
+  }
+  return Napi::Number::New(info.Env(), status);
 }
 
 void ChannelHandle::OnEvent(uv_poll_t* handle, int status, int events) {
   auto* self = static_cast<ChannelHandle*>(handle->data);
   if (self == nullptr || self->on_event_.IsEmpty()) return;
+  self->ring_->ClearEvent();
   Napi::Env env = self->on_event_.Env();
   Napi::HandleScope scope(env);
-  self->on_event_.MakeCallback(env.Global(), {});
+  napi_value result;
+  napi_make_callback(env, nullptr, env.Global(), self->on_event_.Value(), 0, nullptr, &result);
+}
+
+void ChannelHandle::CleanupHook(void* arg) {
+  auto* self = static_cast<ChannelHandle*>(arg);
+  self->env_ = nullptr;
+  self->CloseAll();
 }
 
 // watch(callback): the callback runs on the event loop whenever the worker signals.
@@ -138,6 +197,8 @@ Napi::Value ChannelHandle::Watch(const Napi::CallbackInfo& info) {
   poll_->data = this;
   uv_poll_start(poll_, UV_READABLE, OnEvent);
   uv_unref(reinterpret_cast<uv_handle_t*>(poll_));
+  napi_add_env_cleanup_hook(env, CleanupHook, this);
+  env_ = env;
   return env.Undefined();
 }
 

@@ -27,11 +27,13 @@ class ChannelHandle : public Napi::ObjectWrap<ChannelHandle> {
   Napi::Value Ref(const Napi::CallbackInfo& info);
   Napi::Value SetPidfd(const Napi::CallbackInfo& info);
   Napi::Value Kill(const Napi::CallbackInfo& info);
+  Napi::Value ExitStatus(const Napi::CallbackInfo& info);
   Napi::Value Close(const Napi::CallbackInfo& info);
   Napi::Value ProtocolError(const Napi::CallbackInfo& info);
   Napi::Value FaultReport(const Napi::CallbackInfo& info);
 
   static void OnEvent(uv_poll_t* handle, int status, int events);
+  static void CleanupHook(void* arg);
   void StopWatch();
   void CloseAll();
 
@@ -40,6 +42,7 @@ class ChannelHandle : public Napi::ObjectWrap<ChannelHandle> {
   uv_poll_t* poll_ = nullptr;  // freed in its close callback
   int pidfd_ = -1;
   bool closed_ = false;
+  napi_env env_ = nullptr;
 };
 
 }  // namespace bulkhead

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <stdio.h>
@@ -86,6 +87,14 @@ Napi::Value SealedMemfd(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, fd);
 }
 
+// pidfdKill(fd) -> 0 or errno: SIGKILL through a pidfd, then close it.
+Napi::Value PidfdKill(const Napi::CallbackInfo& info) {
+  int fd = info[0].As<Napi::Number>().Int32Value();
+  int rc = syscall(__NR_pidfd_send_signal, fd, SIGKILL, nullptr, 0) == 0 ? 0 : errno;
+  close(fd);
+  return Napi::Number::New(info.Env(), rc);
+}
+
 Napi::Value CloseFd(const Napi::CallbackInfo& info) {
   int fd = info[0].As<Napi::Number>().Int32Value();
   return Napi::Number::New(info.Env(), fd >= 0 && close(fd) == 0 ? 0 : errno);
@@ -100,6 +109,7 @@ void DefineProbe(Napi::Env env, Napi::Object exports) {
   exports.Set("pidOfPidfd", Napi::Function::New(env, PidOfPidfd));
   exports.Set("closeFd", Napi::Function::New(env, CloseFd));
   exports.Set("sealedMemfd", Napi::Function::New(env, SealedMemfd));
+  exports.Set("pidfdKill", Napi::Function::New(env, PidfdKill));
 }
 
 }  // namespace bulkhead

@@ -18,6 +18,12 @@
 namespace bulkhead {
 namespace {
 
+// Calls into JS; an exception there becomes an uncaught exception, never a fatal error here.
+void Call(Napi::Env env, Napi::FunctionReference& fn, const std::initializer_list<napi_value>& args) {
+  napi_value result;
+  napi_make_callback(env, nullptr, env.Global(), fn.Value(), args.size(), args.begin(), &result);
+}
+
 uv_loop_t* LoopOf(Napi::Env env) {
   uv_loop_t* loop = nullptr;
   napi_get_uv_event_loop(env, &loop);
@@ -89,35 +95,65 @@ ZygoteHandle::ZygoteHandle(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Zy
   uv_poll_init(LoopOf(env), poll_, sock_);
   poll_->data = this;
   uv_poll_start(poll_, UV_READABLE | UV_DISCONNECT, OnReadable);
+  // At environment teardown JS can no longer be called: stop listening before that.
+  napi_add_env_cleanup_hook(env, CleanupHook, this);
+  env_ = env;
 }
 
-ZygoteHandle::~ZygoteHandle() { Shutdown(); }
+void ZygoteHandle::CleanupHook(void* arg) {
+  auto* self = static_cast<ZygoteHandle*>(arg);
+  self->env_ = nullptr;
+  self->Shutdown();
+}
+
+ZygoteHandle::~ZygoteHandle() {
+  if (env_ != nullptr) napi_remove_env_cleanup_hook(env_, CleanupHook, this);
+  Shutdown();
+}
 
 void ZygoteHandle::OnReadable(uv_poll_t* handle, int status, int events) {
   auto* self = static_cast<ZygoteHandle*>(handle->data);
   if (self == nullptr) return;
-  Napi::Env env = self->on_message_.Env();
-  Napi::HandleScope scope(env);
+  napi_env env = self->on_message_.Env();
+  napi_handle_scope scope;
+  if (napi_open_handle_scope(env, &scope) != napi_ok) return;
   for (;;) {
     WireMessage msg;
     int rc = WireRecv(self->sock_, &msg);
-    if (rc == -EAGAIN) return;
+    if (rc == -EAGAIN) break;
     if (rc == -EBADMSG) continue;
     if (rc <= 0) {
       self->Shutdown();
-      self->on_message_.MakeCallback(env.Global(), {Napi::Number::New(env, 0)});
-      return;
+      napi_value zero;
+      if (napi_create_uint32(env, 0, &zero) == napi_ok) Call(env, self->on_message_, {zero});
+      break;
     }
-    Napi::Array fds = Napi::Array::New(env, msg.fds.size());
-    for (size_t i = 0; i < msg.fds.size(); i++) fds.Set(i, Napi::Number::New(env, msg.fds[i]));
+    // Raw Node-API here: while Node tears the environment down, creating values fails, and that
+    // must end the delivery quietly rather than abort the process.
     const WireHeader& h = msg.header;
-    self->on_message_.MakeCallback(
-        env.Global(),
-        {Napi::Number::New(env, h.type), Napi::Number::New(env, h.id), Napi::Number::New(env, h.a),
-         Napi::Number::New(env, h.b), Napi::Number::New(env, static_cast<double>(h.c)),
-         Napi::Buffer<uint8_t>::Copy(env, msg.payload.data(), msg.payload.size()), fds});
-    if (self->sock_ < 0) return;  // the callback closed us
+    napi_value args[7];
+    napi_value fds;
+    void* data = nullptr;
+    bool ok = napi_create_uint32(env, h.type, &args[0]) == napi_ok &&
+              napi_create_uint32(env, h.id, &args[1]) == napi_ok &&
+              napi_create_uint32(env, h.a, &args[2]) == napi_ok &&
+              napi_create_uint32(env, h.b, &args[3]) == napi_ok &&
+              napi_create_double(env, static_cast<double>(h.c), &args[4]) == napi_ok &&
+              napi_create_buffer_copy(env, msg.payload.size(), msg.payload.data(), &data, &args[5]) == napi_ok &&
+              napi_create_array_with_length(env, msg.fds.size(), &fds) == napi_ok;
+    for (size_t i = 0; ok && i < msg.fds.size(); i++) {
+      napi_value fd;
+      ok = napi_create_int32(env, msg.fds[i], &fd) == napi_ok && napi_set_element(env, fds, i, fd) == napi_ok;
+    }
+    if (!ok) {
+      WireCloseFds(&msg);
+      break;
+    }
+    args[6] = fds;
+    Call(env, self->on_message_, {args[0], args[1], args[2], args[3], args[4], args[5], args[6]});
+    if (self->sock_ < 0) break;  // the callback closed us
   }
+  napi_close_handle_scope(env, scope);
 }
 
 Napi::Value ZygoteHandle::Pid(const Napi::CallbackInfo& info) {

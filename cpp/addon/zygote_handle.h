@@ -22,12 +22,14 @@ class ZygoteHandle : public Napi::ObjectWrap<ZygoteHandle> {
   Napi::Value Close(const Napi::CallbackInfo& info);
 
   static void OnReadable(uv_poll_t* handle, int status, int events);
+  static void CleanupHook(void* arg);
   void Shutdown();
 
   Napi::FunctionReference on_message_;
   uv_poll_t* poll_ = nullptr;
   int sock_ = -1;
   pid_t pid_ = -1;
+  napi_env env_ = nullptr;
 };
 
 }  // namespace bulkhead

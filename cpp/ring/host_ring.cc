@@ -180,12 +180,21 @@ bool HostRing::ResponsePending() { return Load(&h_->resp_tail) != resp_head_; }
 bool HostRing::Spin(uint64_t spin_ns) {
   if (ResponsePending()) return true;
   if (spin_ns == 0) return false;
+  // While we spin the worker need not write the eventfd (a syscall, and a wake-up of the event
+  // loop for nothing). Restoring the mode and then re-checking closes the race with a publish.
+  Store(&h_->host_waiting, static_cast<uint32_t>(BH_HOST_SPINNING));
   const uint64_t until = MonotonicNs() + spin_ns;
+  bool got = false;
   for (uint32_t i = 1;; i++) {
-    if (ResponsePending()) return true;
+    if (ResponsePending()) {
+      got = true;
+      break;
+    }
     CpuRelax();
-    if ((i & 63) == 0 && MonotonicNs() > until) return false;
+    if ((i & 63) == 0 && MonotonicNs() > until) break;
   }
+  SetEventMode(event_mode_);
+  return got || ResponsePending();
 }
 
 HostRing::Result HostRing::Wait(uint64_t deadline_ns, uint64_t spin_ns) {

@@ -1,0 +1,96 @@
+// capabilities.ts: the kernel posture bulkhead found, and whether it meets a required level.
+import * as fs from 'node:fs';
+
+import { BulkheadError, ErrorCode } from './errors';
+import { native } from './native';
+import { minLandlockAbi, type RequireLevel } from './policy';
+
+export interface Capabilities {
+  platform: string;
+  arch: string;
+  kernelRelease: string;
+  seccomp: {
+    available: boolean;
+    /** This process's own seccomp mode: 2 means an outer filter (e.g. a container) is in force. */
+    outerMode: number;
+    killProcess: boolean;
+    trap: boolean;
+    userNotif: boolean;
+  };
+  landlock: {
+    /** 0 when unavailable. */
+    abi: number;
+    /** Why it is unavailable: 'kernel' (ENOSYS: too old or not built), 'boot' (EOPNOTSUPP: not in
+     *  lsm=), 'outer-seccomp' (EPERM from a container profile), or null. */
+    unavailableReason: 'kernel' | 'boot' | 'outer-seccomp' | 'unknown' | null;
+    filesystem: boolean;
+    truncate: boolean;
+    network: boolean;
+    ioctlDev: boolean;
+    scoping: boolean;
+  };
+  /** Strongest level this machine can give. */
+  level: RequireLevel | 'none';
+  /** Protections missing at this level, in words. */
+  gaps: string[];
+  cgroup: { path: string | null; unifiedOnly: boolean };
+}
+
+let cached: Capabilities | undefined;
+
+function cgroupInfo(): Capabilities['cgroup'] {
+  try {
+    const lines = fs.readFileSync('/proc/self/cgroup', 'utf8').trim().split('\n');
+    const unified = lines.find((l) => l.startsWith('0::'));
+    return { path: unified ? unified.slice(3) : null, unifiedOnly: lines.length === 1 && !!unified };
+  } catch {
+    return { path: null, unifiedOnly: false };
+  }
+}
+
+export function capabilities(): Capabilities {
+  if (cached) return cached;
+  const p = native().binding.probe();
+  const abi = p.landlockAbi;
+  const reason = abi > 0 ? null
+    : p.landlockErrno === 'ENOSYS' ? 'kernel'
+    : p.landlockErrno === 'EOPNOTSUPP' ? 'boot'
+    : p.landlockErrno === 'EPERM' ? 'outer-seccomp' : 'unknown';
+  const seccomp = p.seccompFilter && p.seccompTrap && p.seccompKillProcess;
+  const level: Capabilities['level'] = !seccomp ? 'none'
+    : abi >= minLandlockAbi('strict') ? 'strict'
+    : abi >= 1 ? 'landlock-any' : 'seccomp-only';
+  const gaps: string[] = [];
+  if (!seccomp) gaps.push('no seccomp filter support: plugins cannot be confined');
+  if (abi === 0) gaps.push('no Landlock: file access is limited by seccomp flags only (no path rules)');
+  if (abi > 0 && abi < 3) gaps.push('Landlock < 3: truncation of readable files is not denied by Landlock');
+  if (abi > 0 && abi < 4) gaps.push('Landlock < 4: no TCP rules (seccomp still denies sockets)');
+  if (abi < 6) gaps.push('Landlock < 6: no signal or abstract-socket scoping (seccomp still limits kill)');
+  cached = {
+    platform: process.platform,
+    arch: p.arch,
+    kernelRelease: p.kernelRelease,
+    seccomp: { available: seccomp, outerMode: p.seccompMode, killProcess: p.seccompKillProcess,
+               trap: p.seccompTrap, userNotif: p.seccompUserNotif },
+    landlock: { abi, unavailableReason: reason, filesystem: abi >= 1, truncate: abi >= 3,
+                network: abi >= 4, ioctlDev: abi >= 5, scoping: abi >= 6 },
+    level,
+    gaps,
+    cgroup: cgroupInfo(),
+  };
+  return cached;
+}
+
+const ORDER: Array<Capabilities['level']> = ['none', 'seccomp-only', 'landlock-any', 'strict'];
+
+/** Throws ERR_SANDBOX_UNAVAILABLE when this machine cannot give `level`. */
+export function assertLevel(level: RequireLevel): void {
+  const caps = capabilities();
+  if (ORDER.indexOf(caps.level) < ORDER.indexOf(level)) {
+    throw new BulkheadError(ErrorCode.SANDBOX_UNAVAILABLE,
+      `This kernel gives isolation level '${caps.level}' but '${level}' is required ` +
+      `(seccomp: ${caps.seccomp.available}, Landlock ABI: ${caps.landlock.abi}` +
+      `${caps.landlock.unavailableReason ? `, unavailable: ${caps.landlock.unavailableReason}` : ''}). ` +
+      "Pass requireLevel: 'landlock-any' or 'seccomp-only' to accept less.");
+  }
+}

@@ -1,0 +1,108 @@
+// native.ts: the only file that touches the addon. It checks the platform, loads the binding with
+// node-gyp-build (a prebuilt binary or the local build), finds the zygote helper beside it, and
+// gives the binding a typed interface.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+import { BulkheadError, ErrorCode } from './errors';
+
+/** Results of HostRing operations (cpp/ring/host_ring.h). */
+export const RingResult = { OK: 0, EMPTY: 1, FULL: 2, PROTOCOL_ERROR: 3, TIMED_OUT: 4, DEAD: 5 } as const;
+
+/** Control message types (cpp/common/wire.h). */
+export const Wire = {
+  GONE: 0, LOAD: 1, SPAWN: 2, UNLOAD: 3,
+  LOADED: 10, LOAD_ERROR: 11, SPAWNED: 12, SPAWN_ERROR: 13, EXITED: 14, VIOLATION: 15, READY: 16,
+} as const;
+
+export interface KernelProbe {
+  arch: string;
+  kernelRelease: string;
+  seccompFilter: boolean;
+  seccompMode: number;
+  seccompKillProcess: boolean;
+  seccompTrap: boolean;
+  seccompUserNotif: boolean;
+  landlockAbi: number;
+  landlockErrno: string;
+  noNewPrivs: boolean;
+}
+
+export type ZygoteListener = (type: number, id: number, a: number, b: number, c: number,
+                              payload: Buffer, fds: number[]) => void;
+
+export interface ZygoteHandle {
+  pid(): number;
+  send(type: number, id: number, a: number, b: number, payload: Uint8Array, fds: number[]): number;
+  ref(on: boolean): void;
+  close(): void;
+}
+
+/** drain(): [kind (0 response, 1 log), callId, code, body, ...] or a protocol-violation reason. */
+export type DrainResult = Array<number | Buffer | string> | string;
+
+export interface ChannelHandle {
+  fds(): [number, number];
+  submit(callId: number, fn: number, input: Uint8Array, deadlineNs: number): number;
+  drain(): DrainResult;
+  spin(spinNs: number): boolean;
+  wait(deadlineNs: number, spinNs: number): number;
+  watch(onEvent: () => void): void;
+  ref(on: boolean): void;
+  setPidfd(fd: number): void;
+  kill(): number;
+  exitStatus(): number;
+  close(): void;
+  protocolError(): string;
+  faultReport(): [number, number, number];
+}
+
+export interface Binding {
+  ZygoteHandle: new (helper: string, inheritStderr: boolean, onMessage: ZygoteListener) => ZygoteHandle;
+  ChannelHandle: new (maxInputBytes: number, maxOutputBytes: number) => ChannelHandle;
+  probe(): KernelProbe;
+  syscallName(arch: number, nr: number): string;
+  archName(arch: number): string;
+  pidOfPidfd(fd: number): number;
+  closeFd(fd: number): number;
+  sealedMemfd(bytes: Uint8Array): number;
+  pidfdKill(fd: number): number;
+}
+
+const ROOT = path.join(__dirname, '..');
+const HELPER_NAME = 'bulkhead_zygote';
+
+let loaded: { binding: Binding; helper: string } | undefined;
+
+function unsupported(why: string): BulkheadError {
+  return new BulkheadError(ErrorCode.UNSUPPORTED_PLATFORM,
+    `bulkhead runs on Linux x86-64 and arm64 only: ${why}`);
+}
+
+/** Loads the addon once; throws ERR_UNSUPPORTED_PLATFORM with what it tried when it cannot. */
+export function native(): { binding: Binding; helper: string } {
+  if (loaded) return loaded;
+  if (process.platform !== 'linux') throw unsupported(`this is ${process.platform}`);
+  if (process.arch !== 'x64' && process.arch !== 'arm64') throw unsupported(`this is ${process.arch}`);
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const gypBuild = require('node-gyp-build') as { (dir: string): unknown; path(dir: string): string };
+  let addonPath: string;
+  try {
+    addonPath = gypBuild.path(ROOT);
+  } catch (e) {
+    throw new BulkheadError(ErrorCode.UNSUPPORTED_PLATFORM,
+      `No bulkhead binary for linux-${process.arch} (looked in ${ROOT}/prebuilds and ${ROOT}/build); ` +
+      'run `npm rebuild bulkhead` with a C++ compiler installed', { cause: e });
+  }
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const binding = require(addonPath) as Binding;
+  const helper = path.join(path.dirname(addonPath), HELPER_NAME);
+  try {
+    fs.accessSync(helper, fs.constants.X_OK);
+  } catch (e) {
+    throw new BulkheadError(ErrorCode.UNSUPPORTED_PLATFORM,
+      `The zygote helper is missing beside ${addonPath} (expected ${helper})`, { cause: e });
+  }
+  loaded = { binding, helper };
+  return loaded;
+}

@@ -1,0 +1,248 @@
+// runtime.ts: the process-wide link to the zygote helper. It starts the zygote on first use,
+// turns control messages into promises (loads, spawns) and callbacks (process exits), and, if the
+// zygote dies, fails what was pending and starts a fresh one on next use.
+import { BulkheadError, ErrorCode } from './errors';
+import { native, Wire, type ZygoteHandle } from './native';
+
+export interface LoadedTemplate {
+  templatePid: number;
+  name: string;
+  version: string;
+  functions: string[];
+}
+
+/** What a load failure looked like from the zygote's side. */
+export interface LoadFailure {
+  kind: 'error' | 'violation' | 'exit';
+  errorKind?: number;
+  message?: string;
+  syscallNumber?: number;
+  arch?: number;
+  status?: number;
+}
+
+interface PendingLoad {
+  resolve(t: LoadedTemplate): void;
+  reject(f: LoadFailure | BulkheadError): void;
+  violation?: { nr: number; arch: number };
+  error?: { kind: number; message: string };
+}
+
+interface PendingSpawn {
+  resolve(pidfd: number): void;
+  reject(e: BulkheadError): void;
+}
+
+/** status: the raw wait status, or null when the zygote died and the status is unknown. */
+export type ExitListener = (status: number | null) => void;
+
+const NAME = /^[A-Za-z0-9_.-]{1,63}$/;
+const MAX_TEXT = 1024;
+
+/** Text from a sandboxed process: bounded, printable. */
+export function sanitizeText(b: Buffer): string {
+  // eslint-disable-next-line no-control-regex
+  return b.subarray(0, MAX_TEXT).toString('utf8').replace(/[\u0000-\u0008\u000b-\u001f\u007f]/g, '?');
+}
+
+function parseLoaded(pid: number, payload: Buffer): LoadedTemplate | undefined {
+  const parts = payload.toString('utf8').split('\0');
+  if (parts.pop() !== '' || parts.length < 2 || parts.length > 258) return undefined;
+  const [name, version, ...functions] = parts;
+  if (!NAME.test(name) || version.length === 0 || version.length > 63) return undefined;
+  if (!functions.every((f) => NAME.test(f)) || new Set(functions).size !== functions.length) return undefined;
+  return { templatePid: pid, name, version, functions };
+}
+
+class Runtime {
+  private zygote: ZygoteHandle | undefined;
+  private ready: Promise<void> | undefined;
+  private readyResolve: (() => void) | undefined;
+  private readonly loads = new Map<number, PendingLoad>();
+  private readonly spawns = new Map<string, PendingSpawn>();
+  private readonly exits = new Map<number, ExitListener>();
+  private readonly templateExits = new Map<number, ExitListener>();
+  private nextPluginId = 1;
+  private pending = 0;
+  private exitHooked = false;
+
+  allocatePluginId(): number {
+    return this.nextPluginId++;
+  }
+
+  private start(): Promise<void> {
+    if (this.ready) return this.ready;
+    const { binding, helper } = native();
+    this.ready = new Promise<void>((resolve) => { this.readyResolve = resolve; });
+    this.zygote = new binding.ZygoteHandle(helper, process.env.BULKHEAD_DEBUG_ZYGOTE === '1',
+      (type, id, a, b, c, payload, fds) => this.onMessage(type, id, a, b, c, payload, fds));
+    this.hold(1);
+    if (!this.exitHooked) {
+      // EOF on its socket makes the zygote kill every plugin process; do it while JS still runs.
+      process.once('exit', () => this.zygote?.close());
+      this.exitHooked = true;
+    }
+    return this.ready;
+  }
+
+  /** Keeps the event loop alive only while the zygote owes us an answer. */
+  private hold(delta: number): void {
+    this.pending += delta;
+    this.zygote?.ref(this.pending > 0);
+  }
+
+  zygotePid(): number | undefined {
+    return this.zygote?.pid();
+  }
+
+  async load(pluginId: number, memfd: number, spec: Buffer): Promise<LoadedTemplate> {
+    await this.start();
+    return new Promise<LoadedTemplate>((resolve, reject) => {
+      this.loads.set(pluginId, { resolve, reject });
+      this.hold(1);
+      const rc = this.zygote!.send(Wire.LOAD, pluginId, 0, 0, spec, [memfd]);
+      if (rc !== 0) this.failLoad(pluginId, new BulkheadError(ErrorCode.ZYGOTE, `Cannot send load request (errno ${rc})`));
+    });
+  }
+
+  async spawn(pluginId: number, workerId: number, fds: [number, number]): Promise<number> {
+    await this.start();
+    return new Promise<number>((resolve, reject) => {
+      const key = `${pluginId}:${workerId}`;
+      this.spawns.set(key, { resolve, reject });
+      this.hold(1);
+      const rc = this.zygote!.send(Wire.SPAWN, pluginId, workerId, 0, new Uint8Array(0), fds);
+      if (rc !== 0) this.failSpawn(key, new BulkheadError(ErrorCode.ZYGOTE, `Cannot send spawn request (errno ${rc})`));
+    });
+  }
+
+  unload(pluginId: number): void {
+    this.templateExits.delete(pluginId);
+    this.zygote?.send(Wire.UNLOAD, pluginId, 0, 0, new Uint8Array(0), []);
+  }
+
+  /** Calls `listener` once when process `pid` (a worker) is reaped. */
+  watchExit(pid: number, listener: ExitListener): void {
+    this.exits.set(pid, listener);
+  }
+
+  unwatchExit(pid: number): void {
+    this.exits.delete(pid);
+  }
+
+  /** Calls `listener` when the template of `pluginId` dies after loading. */
+  watchTemplate(pluginId: number, listener: ExitListener): void {
+    this.templateExits.set(pluginId, listener);
+  }
+
+  private failLoad(id: number, f: LoadFailure | BulkheadError): void {
+    const p = this.loads.get(id);
+    if (!p) return;
+    this.loads.delete(id);
+    this.hold(-1);
+    p.reject(f);
+  }
+
+  private failSpawn(key: string, e: BulkheadError): void {
+    const s = this.spawns.get(key);
+    if (!s) return;
+    this.spawns.delete(key);
+    this.hold(-1);
+    s.reject(e);
+  }
+
+  private onMessage(type: number, id: number, a: number, b: number, c: number, payload: Buffer, fds: number[]): void {
+    const { binding } = native();
+    switch (type) {
+      case Wire.READY:
+        this.hold(-1);
+        this.readyResolve?.();
+        break;
+      case Wire.LOADED: {
+        const p = this.loads.get(id);
+        const t = parseLoaded(a, payload);
+        if (!p) break;
+        if (!t) {
+          this.failLoad(id, { kind: 'error', errorKind: 3, message: 'malformed plugin description' });
+          this.unload(id);
+          break;
+        }
+        this.loads.delete(id);
+        this.hold(-1);
+        p.resolve(t);
+        break;
+      }
+      case Wire.LOAD_ERROR: {
+        const p = this.loads.get(id);
+        if (p) p.error = { kind: a, message: sanitizeText(payload) };
+        break;
+      }
+      case Wire.VIOLATION: {
+        const p = this.loads.get(id);
+        if (p) p.violation = { nr: b | 0, arch: c };
+        break;
+      }
+      case Wire.SPAWNED: {
+        const key = `${id}:${a}`;
+        const s = this.spawns.get(key);
+        if (!s || fds.length !== 1) {
+          fds.forEach((fd) => binding.closeFd(fd));
+          break;
+        }
+        this.spawns.delete(key);
+        this.hold(-1);
+        s.resolve(fds[0]);
+        break;
+      }
+      case Wire.SPAWN_ERROR:
+        this.failSpawn(`${id}:${a}`, new BulkheadError(ErrorCode.ZYGOTE, `The template could not start a worker (errno ${b})`));
+        break;
+      case Wire.EXITED:
+        this.onExit(a, b, c);
+        break;
+      case Wire.GONE:
+        this.onGone();
+        break;
+      default:
+        fds.forEach((fd) => binding.closeFd(fd));
+    }
+  }
+
+  private onExit(pid: number, status: number, pluginId: number): void {
+    const l = this.exits.get(pid);
+    if (l) {
+      this.exits.delete(pid);
+      l(status);
+    }
+    if (pluginId === 0) return;
+    const p = this.loads.get(pluginId);
+    if (p) {  // the template died while loading: say why, most specific first
+      if (p.error) this.failLoad(pluginId, { kind: 'error', errorKind: p.error.kind, message: p.error.message });
+      else if (p.violation) this.failLoad(pluginId, { kind: 'violation', syscallNumber: p.violation.nr, arch: p.violation.arch });
+      else this.failLoad(pluginId, { kind: 'exit', status });
+      return;
+    }
+    const t = this.templateExits.get(pluginId);
+    if (t) {
+      this.templateExits.delete(pluginId);
+      t(status);
+    }
+  }
+
+  private onGone(): void {
+    const err = new BulkheadError(ErrorCode.ZYGOTE, 'The zygote helper exited');
+    this.zygote = undefined;
+    this.ready = undefined;
+    this.pending = 0;
+    for (const id of [...this.loads.keys()]) this.failLoad(id, err);
+    for (const key of [...this.spawns.keys()]) this.failSpawn(key, err);
+    const exits = [...this.exits.values()];
+    const templates = [...this.templateExits.values()];
+    this.exits.clear();
+    this.templateExits.clear();
+    exits.forEach((l) => l(null));
+    templates.forEach((l) => l(null));
+  }
+}
+
+export const runtime = new Runtime();

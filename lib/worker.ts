@@ -1,0 +1,251 @@
+// worker.ts: one sandboxed worker process as the host sees it: its ring channel and pidfd, the
+// calls in flight on it (served strictly in order), their deadlines, and how its death is told.
+import * as os from 'node:os';
+
+import { BulkheadError, ErrorCode } from './errors';
+import { native, RingResult, type ChannelHandle } from './native';
+import { runtime } from './runtime';
+
+/** One call as the pool tracks it. */
+export interface Call {
+  id: number;
+  fn: number;
+  fnName: string;
+  input: Uint8Array;
+  deadlineNs: number;
+  settled: boolean;
+  resolve(out: Uint8Array): void;
+  reject(e: BulkheadError): void;
+  cleanup?: () => void;
+}
+
+export interface WorkerHooks {
+  /** A worker's response or log line for the plugin. */
+  onLog(level: number, message: string, fn: string | undefined): void;
+  /** The worker is gone; `unstarted` never began executing and may run elsewhere. */
+  onDead(worker: Worker, error: BulkheadError | undefined, unstarted: Call[]): void;
+  /** Plugin status names, for error messages. */
+  statusName(code: number): string;
+}
+
+const WORKER_SETUP_FAILED = 121;
+const AUDIT_ARCHES = new Set([0xc000003e, 0x40000003, 0xc00000b7, 0x40000028]);
+
+// CLOCK_MONOTONIC (what the worker compares deadlines against) from performance.now().
+const MONO_OFFSET_NS = Number(process.hrtime.bigint()) - performance.now() * 1e6;
+export function monotonicNs(): number {
+  return MONO_OFFSET_NS + performance.now() * 1e6;
+}
+
+function signalName(sig: number): string {
+  const entry = Object.entries(os.constants.signals).find(([, n]) => n === sig);
+  return entry ? entry[0] : `signal ${sig}`;
+}
+
+/** Turns a wait status plus the worker's (hostile) fault report into the error its call gets. */
+export function classifyExit(status: number | null, fault: [number, number, number], pid: number,
+                             fn: string | undefined): BulkheadError {
+  const where = fn ? ` in ${fn}()` : '';
+  if (status === null) {
+    return new BulkheadError(ErrorCode.ZYGOTE, `The zygote helper died; worker ${pid} was lost${where}`, { pid, fn });
+  }
+  const sig = status & 0x7f;
+  if (sig === 0) {
+    const exitCode = (status >> 8) & 0xff;
+    const why = exitCode === WORKER_SETUP_FAILED ? ' (its sandbox could not be set up)' : '';
+    return new BulkheadError(ErrorCode.WORKER_EXITED, `Worker ${pid} exited with code ${exitCode}${where}${why}`,
+      { pid, fn, exitCode });
+  }
+  const [kind, arch, nr] = fault;
+  const { binding } = native();
+  if (sig === os.constants.signals.SIGSYS && kind === 1 && AUDIT_ARCHES.has(arch >>> 0)) {
+    const syscall = binding.syscallName(arch >>> 0, nr);
+    return new BulkheadError(ErrorCode.SANDBOX_VIOLATION,
+      `Sandbox violation${where}: syscall ${syscall} (${nr}, ${binding.archName(arch >>> 0)}) is not allowed; worker ${pid} was killed`,
+      { pid, fn, syscall, syscallNumber: nr, arch: binding.archName(arch >>> 0) });
+  }
+  const signal = signalName(sig);
+  return new BulkheadError(ErrorCode.WORKER_CRASHED, `Worker ${pid} crashed with ${signal}${where}`,
+    { pid, fn, signal });
+}
+
+export class Worker {
+  readonly id: number;
+  readonly channel: ChannelHandle;
+  pid = 0;
+  /** 'starting' until its pidfd arrives, then 'ready'; 'dying' once killed; 'dead' when reaped. */
+  state: 'starting' | 'ready' | 'dying' | 'dead' = 'starting';
+  /** Calls submitted to its ring, oldest (the running one) first. */
+  readonly inflight: Call[] = [];
+  private killError: BulkheadError | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private timerAt = Infinity;
+  private readonly hooks: WorkerHooks;
+
+  constructor(id: number, maxInput: number, maxOutput: number, hooks: WorkerHooks) {
+    this.id = id;
+    this.hooks = hooks;
+    this.channel = new (native().binding.ChannelHandle)(maxInput, maxOutput);
+    this.channel.watch(() => this.pump());
+  }
+
+  get usable(): boolean {
+    return this.state === 'starting' || this.state === 'ready';
+  }
+
+  /** The pidfd arrived: the worker exists. */
+  attach(pidfd: number): void {
+    if (this.state === 'dead') {  // killed before it existed
+      native().binding.pidfdKill(pidfd);
+      return;
+    }
+    this.channel.setPidfd(pidfd);
+    this.pid = native().binding.pidOfPidfd(pidfd);
+    if (this.state === 'starting') this.state = 'ready';
+    runtime.watchExit(this.pid, (status) => this.onExit(status));
+  }
+
+  /** Queues a call on the ring; false when the ring is full right now. */
+  submit(call: Call): boolean {
+    const r = this.channel.submit(call.id, call.fn, call.input, call.deadlineNs);
+    if (r === RingResult.FULL) return false;
+    if (r !== RingResult.OK) {
+      this.breakProtocol();
+      return false;
+    }
+    this.inflight.push(call);
+    if (this.inflight.length === 1) this.channel.ref(true);
+    this.armTimer(call.deadlineNs);
+    return true;
+  }
+
+  /** Reads every completed message and settles its call. Returns false if the worker broke the protocol. */
+  pump(): boolean {
+    if (this.state === 'dead') return false;
+    const d = this.channel.drain();
+    if (typeof d === 'string') {
+      this.breakProtocol(d);
+      return false;
+    }
+    for (let i = 0; i < d.length; i += 4) {
+      const kind = d[i] as number;
+      const callId = d[i + 1] as number;
+      const code = d[i + 2] as number;
+      const body = d[i + 3];
+      if (kind === 1) {
+        this.hooks.onLog(code, body as string, this.inflight.find((c) => c.id === callId)?.fnName);
+        continue;
+      }
+      const call = this.inflight[0];
+      if (call === undefined || call.id !== callId) {
+        this.breakProtocol(call ? `response for call ${callId} while ${call.id} was running` : `response for call ${callId} with none running`);
+        return false;
+      }
+      this.inflight.shift();
+      if (this.inflight.length === 0) this.channel.ref(false);
+      if (call.settled) continue;  // timed out or aborted earlier; its result is dropped
+      if (code === 0) call.resolve(body as Buffer);
+      else call.reject(this.statusError(call, code, body as string));
+    }
+    this.armTimer(Infinity);
+    return true;
+  }
+
+  private statusError(call: Call, code: number, message: string): BulkheadError {
+    const fn = call.fnName;
+    if (code === 1000) {
+      return new BulkheadError(ErrorCode.UNKNOWN_FUNCTION, `The plugin has no function #${call.fn}`, { fn });
+    }
+    const status = this.hooks.statusName(code);
+    if (status === 'BH_ERR_OUTPUT_TOO_LARGE') {
+      return new BulkheadError(ErrorCode.OUTPUT_LIMIT, `${fn}() tried to write more than the output limit${message ? `: ${message}` : ''}`, { fn, status });
+    }
+    return new BulkheadError(ErrorCode.PLUGIN_ERROR, `${fn}() failed with ${status}${message ? `: ${message}` : ''}`, { fn, status });
+  }
+
+  /** Timer for the earliest unsettled deadline; expired calls reject, a running one kills the worker. */
+  private armTimer(candidateNs: number): void {
+    let next = candidateNs;
+    for (const c of this.inflight) if (!c.settled && c.deadlineNs < next) next = c.deadlineNs;
+    if (next >= this.timerAt && this.timer) return;  // an earlier timer re-arms when it fires
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    this.timerAt = Infinity;
+    if (next === Infinity) return;
+    this.timerAt = next;
+    this.timer = setTimeout(() => this.onTimer(), Math.max(0, (next - monotonicNs()) / 1e6));
+    this.timer.unref();
+  }
+
+  private onTimer(): void {
+    this.timer = undefined;
+    this.timerAt = Infinity;
+    if (!this.pump()) return;  // finished work first: a late timer must not fail a done call
+    const now = monotonicNs();
+    this.inflight.forEach((c, i) => {
+      if (c.settled || c.deadlineNs > now) return;
+      const e = new BulkheadError(ErrorCode.TIMEOUT, `${c.fnName}() did not finish within its deadline${i === 0 ? `; worker ${this.pid} was killed` : ''}`, { fn: c.fnName, pid: this.pid });
+      c.settled = true;
+      c.cleanup?.();
+      c.reject(e);
+      if (i === 0) this.kill(e);
+    });
+    this.armTimer(Infinity);
+  }
+
+  /** The running call was aborted by its caller: only killing the process stops native code. */
+  abortRunning(e: BulkheadError): void {
+    this.kill(e);
+  }
+
+  /** Kills the process; `reason` is what its running call gets if still unsettled. */
+  kill(reason: BulkheadError): void {
+    if (this.state === 'dead' || this.state === 'dying') return;
+    this.killError = reason;
+    this.state = 'dying';
+    this.channel.kill();
+    if (this.pid === 0) this.finish(null);  // never started: no exit report will come
+  }
+
+  private breakProtocol(reason?: string): void {
+    const why = reason ?? this.channel.protocolError();
+    this.kill(new BulkheadError(ErrorCode.PROTOCOL,
+      `Worker ${this.pid} broke the ring protocol (${why}); it was killed`, { pid: this.pid, reason: why }));
+  }
+
+  /** The zygote reaped it (status) or the zygote died (null). */
+  private onExit(status: number | null): void {
+    if (this.state === 'dead') return;
+    if (this.state !== 'dying') this.pump();  // responses it published before dying still count
+    this.finish(status);
+  }
+
+  /** For the sync path: the process is gone; decide now, without waiting for the zygote. */
+  reapNow(): void {
+    if (this.state === 'dead') return;
+    let status = this.channel.exitStatus();
+    const until = performance.now() + 50;
+    while (status < 0 && performance.now() < until) status = this.channel.exitStatus();
+    if (status < 0) return;  // this kernel cannot say (before 6.15): the zygote's report decides
+    if (this.state !== 'dying') this.pump();
+    runtime.unwatchExit(this.pid);
+    this.finish(status);
+  }
+
+  private finish(status: number | null): void {
+    if (this.state === 'dead') return;
+    const running = this.inflight[0];
+    const error = this.killError ?? classifyExit(status, this.channel.faultReport(), this.pid, running?.fnName);
+    this.state = 'dead';
+    if (this.timer) clearTimeout(this.timer);
+    const unstarted = this.inflight.splice(1).filter((c) => !c.settled);
+    this.inflight.length = 0;
+    if (running && !running.settled) {
+      running.settled = true;
+      running.cleanup?.();
+      running.reject(error);
+    }
+    this.channel.close();
+    this.hooks.onDead(this, this.killError ? undefined : error, unstarted);
+  }
+}
