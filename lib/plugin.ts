@@ -371,15 +371,13 @@ export class Plugin extends EventEmitter {
     this.closed = true;
     const e = this.closedError();
     for (const c of this.queue.splice(0)) this.fail(c, e);
-    const deaths = this.workers.map((w) => new Promise<void>((resolve) => {
-      if (w.state === 'dead') return resolve();
-      const prev = w.state;
+    const deaths = this.workers.map((w) => {
       w.kill(e);
-      if (prev === 'starting' && w.pid === 0) return resolve();
-      const check = setInterval(() => { if (w.state === 'dead') { clearInterval(check); resolve(); } }, 1);
-    }));
-    await Promise.race([Promise.all(deaths), new Promise((r) => setTimeout(r, 2000).unref())]);
+      return w.dead;
+    });
     runtime.unload(this.pluginId);
+    // Exit reports come from the zygote within a millisecond or so; never hang on a lost one.
+    await Promise.race([Promise.all(deaths), new Promise((r) => setTimeout(r, 2000).unref())]);
   }
 
   async [Symbol.asyncDispose](): Promise<void> {

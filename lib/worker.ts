@@ -77,6 +77,9 @@ export class Worker {
   state: 'starting' | 'ready' | 'dying' | 'dead' = 'starting';
   /** Calls submitted to its ring, oldest (the running one) first. */
   readonly inflight: Call[] = [];
+  /** Settles once the worker is dead and its calls are accounted for. */
+  readonly dead: Promise<void>;
+  private markDead!: () => void;
   private killError: BulkheadError | undefined;
   private timer: NodeJS.Timeout | undefined;
   private timerAt = Infinity;
@@ -85,6 +88,7 @@ export class Worker {
   constructor(id: number, maxInput: number, maxOutput: number, hooks: WorkerHooks) {
     this.id = id;
     this.hooks = hooks;
+    this.dead = new Promise<void>((resolve) => { this.markDead = resolve; });
     this.channel = new (native().binding.ChannelHandle)(maxInput, maxOutput);
     this.channel.watch(() => this.pump());
   }
@@ -246,6 +250,7 @@ export class Worker {
       running.reject(error);
     }
     this.channel.close();
+    this.markDead();
     this.hooks.onDead(this, this.killError ? undefined : error, unstarted);
   }
 }

@@ -1,0 +1,62 @@
+// helpers.ts: plugin fixtures and host-invariant probes shared by the tests.
+import * as crypto from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+import { loadPlugin, type LoadOptions, type Plugin } from '../lib/index';
+
+export const PLUGIN_DIR = path.join(__dirname, '..', 'build', 'Release', 'plugins');
+
+export function pluginPath(name: string): string {
+  return path.join(PLUGIN_DIR, `${name}.so`);
+}
+
+export function sha256Of(file: string): string {
+  return crypto.createHash('sha256').update(fs.readFileSync(file)).digest('hex');
+}
+
+/** Loads a built plugin pinned by its real digest. */
+export function load(name: string, options: Omit<LoadOptions, 'trust'> = {}): Promise<Plugin> {
+  const file = pluginPath(name);
+  return loadPlugin(file, { trust: { sha256: sha256Of(file) }, ...options });
+}
+
+/** Descriptors this process has open. */
+export function openFds(): number {
+  return fs.readdirSync('/proc/self/fd').length;
+}
+
+/** Pids of this process's direct children. */
+export function childPids(): number[] {
+  const out: number[] = [];
+  for (const t of fs.readdirSync(`/proc/${process.pid}/task`)) {
+    try {
+      const c = fs.readFileSync(`/proc/${process.pid}/task/${t}/children`, 'utf8').trim();
+      if (c) out.push(...c.split(/\s+/).map(Number));
+    } catch { /* thread gone */ }
+  }
+  return out;
+}
+
+/** True if `pid` exists (signal 0: a probe only). */
+export function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export const text = (b: Uint8Array) => Buffer.from(b).toString('utf8');
+export const bytes = (s: string) => Buffer.from(s, 'utf8');
+
+/** Waits until `pred` holds, polling; false after `ms`. */
+export async function eventually(pred: () => boolean, ms = 2000): Promise<boolean> {
+  const until = Date.now() + ms;
+  while (Date.now() < until) {
+    if (pred()) return true;
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  return pred();
+}
