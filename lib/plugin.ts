@@ -376,8 +376,11 @@ export class Plugin extends EventEmitter {
       return w.dead;
     });
     runtime.unload(this.pluginId);
-    // Exit reports come from the zygote within a millisecond or so; never hang on a lost one.
-    await Promise.race([Promise.all(deaths), new Promise((r) => setTimeout(r, 2000).unref())]);
+    // Exit reports come from the zygote within a millisecond or so; never hang on a lost one. The
+    // timer also keeps the event loop alive until they are in.
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([Promise.all(deaths), new Promise((r) => { timer = setTimeout(r, 2000); })]);
+    clearTimeout(timer);
   }
 
   async [Symbol.asyncDispose](): Promise<void> {

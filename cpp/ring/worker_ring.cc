@@ -65,22 +65,31 @@ bool WorkerRing::Map(int region_fd, int event_fd) {
   return true;
 }
 
-void WorkerRing::WaitForHost() {
-  uint64_t start = NowNs();
-  uint64_t tail = Load(&h_->req_tail), head = Load(&h_->resp_head);
+void WorkerRing::WaitForHost(uint64_t seen_req_tail, uint64_t seen_resp_head) {
+  // The caller's snapshot, not a fresh one: a request published since its check must not be
+  // mistaken for "nothing new" (that would sleep through the host's one wake-up).
+  auto changed = [&] {
+    return Load(&h_->req_tail) != seen_req_tail || Load(&h_->resp_head) != seen_resp_head;
+  };
+  const uint64_t start = NowNs();
   for (uint32_t i = 1;; i++) {
-    if (Load(&h_->req_tail) != tail || Load(&h_->resp_head) != head) return;
+    if (changed()) return;
     CpuRelax();
     if ((i & 63) == 0 && NowNs() - start > kSpinNs) break;
   }
-  uint32_t seq = Load(&h_->req_futex);
+  const uint32_t seq = Load(&h_->req_futex);
   Store(&h_->worker_sleeping, 1u);
-  if (Load(&h_->req_tail) == tail && Load(&h_->resp_head) == head) FutexWait(&h_->req_futex, seq);
+  if (!changed()) FutexWait(&h_->req_futex, seq);
   Store(&h_->worker_sleeping, 0u);
 }
 
 WorkerRequest WorkerRing::Next() {
-  while (Load(&h_->req_tail) == req_head_) WaitForHost();
+  for (;;) {
+    const uint64_t head = Load(&h_->resp_head);
+    const uint64_t tail = Load(&h_->req_tail);
+    if (tail != req_head_) break;
+    WaitForHost(tail, head);
+  }
   const uint64_t pos = req_head_ % cap_;
   bh_msg m;
   const uint64_t first = std::min<uint64_t>(sizeof m, cap_ - pos);
@@ -111,10 +120,13 @@ void WorkerRing::Consume(const WorkerRequest& req) {
   if (input_scratch_.capacity() > (1u << 20)) std::vector<uint8_t>().swap(input_scratch_);
 }
 
-uint64_t WorkerRing::FreeResp() const { return cap_ - (resp_tail_ - Load(&h_->resp_head)); }
-
 void WorkerRing::WaitForRespSpace(uint64_t bytes) {
-  while (FreeResp() < bytes) WaitForHost();
+  for (;;) {
+    const uint64_t tail = Load(&h_->req_tail);
+    const uint64_t head = Load(&h_->resp_head);
+    if (cap_ - (resp_tail_ - head) >= bytes) return;
+    WaitForHost(tail, head);
+  }
 }
 
 void WorkerRing::BeginOutput() {

@@ -51,8 +51,8 @@ class WorkerRing {
 
  private:
   uint8_t* RespAt(uint64_t index) const { return resp_ + index % cap_; }
-  uint64_t FreeResp() const;
-  void WaitForHost();  // sleeps until the host consumed responses or produced requests
+  // Sleeps until the host produced a request or consumed responses since the snapshot.
+  void WaitForHost(uint64_t seen_req_tail, uint64_t seen_resp_head);
   void WaitForRespSpace(uint64_t bytes);
   void WriteResp(uint64_t index, const void* src, uint64_t len);
   void PublishMessage(const bh_msg& m, const void* body, uint64_t body_len);
