@@ -360,9 +360,9 @@ export class Plugin extends EventEmitter {
     };
   }
 
-  /** Worker process ids (for diagnostics and tests). */
+  /** Process ids of the workers that serve calls now (for diagnostics and tests). */
   workerPids(): number[] {
-    return this.workers.filter((w) => w.pid > 0).map((w) => w.pid);
+    return this.workers.filter((w) => w.state === 'ready').map((w) => w.pid);
   }
 
   /** Rejects queued calls, kills the workers and the template. In-flight calls reject with ERR_CLOSED. */
