@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import { BulkheadError, ErrorCode } from './errors';
 
 /** Results of HostRing operations (cpp/ring/host_ring.h). */
-export const RingResult = { OK: 0, EMPTY: 1, FULL: 2, PROTOCOL_ERROR: 3, TIMED_OUT: 4, DEAD: 5 } as const;
+export const RingResult = { OK: 0, EMPTY: 1, FULL: 2, PROTOCOL_ERROR: 3, TIMED_OUT: 4, DEAD: 5, OTHER: 6 } as const;
 
 /** Control message types (cpp/common/wire.h). */
 export const Wire = {
@@ -47,6 +47,8 @@ export interface ChannelHandle {
   drain(): DrainResult;
   spin(spinNs: number): boolean;
   wait(deadlineNs: number, spinNs: number): number;
+  /** Sync fast path: submit, wait, and read our OK response in one crossing (see channel_handle.cc). */
+  call(callId: number, fn: number, input: Uint8Array, deadlineNs: number, spinNs: number): Buffer | number;
   watch(onEvent: () => void): void;
   ref(on: boolean): void;
   setPidfd(fd: number): void;

@@ -324,13 +324,22 @@ export class Plugin extends EventEmitter {
       resolve: (value) => { call.settled = true; outcome = { ok: true, value }; },
       reject: (error) => { call.settled = true; this.stats.failures++; outcome = { ok: false, error }; },
     };
-    if (!w.submit(call)) {
-      if (w.state === 'ready') {
-        throw new BulkheadError(ErrorCode.NOT_READY, `The worker's ring is full; retry later or use call()`, { fn: name });
+    const spinNs = this.spinNs || 20_000;
+    if (w.inflight.length === 0) {
+      const r = w.callDirect(call, spinNs);
+      if (typeof r !== 'number') return r;
+      if (r === RingResult.PROTOCOL_ERROR) {
+        throw new BulkheadError(ErrorCode.PROTOCOL, `Worker ${w.pid} broke the ring protocol (${w.channel.protocolError()}); it was killed`, { fn: name, pid: w.pid });
       }
+      if (r === RingResult.FULL) {
+        throw new BulkheadError(ErrorCode.NOT_READY, `Worker ${w.pid} could not take the call; use call()`, { fn: name });
+      }
+      if (r === RingResult.OK || r === RingResult.OTHER) w.pump();
+    } else if (!w.submit(call)) {
+      throw new BulkheadError(ErrorCode.NOT_READY, `The worker's ring is full; retry later or use call()`, { fn: name });
     }
     while (!call.settled) {
-      const r = w.channel.wait(call.deadlineNs, this.spinNs || 20_000);
+      const r = w.channel.wait(call.deadlineNs, spinNs);
       if (r === RingResult.OK) {
         w.pump();
       } else if (r === RingResult.TIMED_OUT) {

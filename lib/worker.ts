@@ -123,6 +123,26 @@ export class Worker {
     return true;
   }
 
+  /**
+   * The sync fast path for an idle worker: one native crossing when the reply is a plain success.
+   * Returns the output, or a RingResult after which the call is tracked like any other (in flight,
+   * settled by pump() or by the worker's death).
+   */
+  callDirect(call: Call, spinNs: number): Buffer | number {
+    this.inflight.push(call);
+    const r = this.channel.call(call.id, call.fn, call.input, call.deadlineNs, spinNs);
+    if (typeof r !== 'number') {
+      this.inflight.shift();
+      call.settled = true;
+      return r;
+    }
+    if (r === RingResult.FULL || r === RingResult.PROTOCOL_ERROR) {
+      this.inflight.pop();
+      if (r === RingResult.PROTOCOL_ERROR) this.breakProtocol();
+    }
+    return r;
+  }
+
   /** Reads every completed message and settles its call. Returns false if the worker broke the protocol. */
   pump(): boolean {
     if (this.state === 'dead') return false;

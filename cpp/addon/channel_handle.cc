@@ -52,6 +52,7 @@ Napi::Function ChannelHandle::Define(Napi::Env env) {
                          InstanceMethod("drain", &ChannelHandle::Drain),
                          InstanceMethod("spin", &ChannelHandle::Spin),
                          InstanceMethod("wait", &ChannelHandle::Wait),
+                         InstanceMethod("call", &ChannelHandle::Call),
                          InstanceMethod("watch", &ChannelHandle::Watch),
                          InstanceMethod("ref", &ChannelHandle::Ref),
                          InstanceMethod("setPidfd", &ChannelHandle::SetPidfd),
@@ -132,25 +133,50 @@ Napi::Value ChannelHandle::Spin(const Napi::CallbackInfo& info) {
 }
 
 // wait(deadlineNs, spinNs) -> HostRing::Result, or 5 when the worker died first. Blocks the
-// calling thread: the sync fast path. Sleeps in slices so a dead worker is noticed (a futex
-// never wakes for a process that is gone).
+// calling thread: the sync path. Sleeps in slices so a dead worker is noticed (a futex never
+// wakes for a process that is gone).
 Napi::Value ChannelHandle::Wait(const Napi::CallbackInfo& info) {
+  if (closed_) return Napi::Number::New(info.Env(), HostRing::kProtocolError);
+  return Napi::Number::New(info.Env(), WaitFor(NsArg(info[0]), NsArg(info[1])));
+}
+
+// call(callId, fn, input, deadlineNs, spinNs) -> Buffer, or a number: the sync fast path in one
+// crossing. Only for a worker with nothing else in flight (lib/ checks), so the next response is
+// ours. Returns the output when the worker answered this call with BH_OK; otherwise a RingResult
+// (2 full, 3 protocol error, 4 timed out, 5 dead) or 6 when a message waits that lib/ must read
+// through drain() (an error status, a log line, anything unexpected). Nothing is consumed then.
+Napi::Value ChannelHandle::Call(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (closed_) return Napi::Number::New(env, HostRing::kProtocolError);
+  const uint32_t call_id = info[0].As<Napi::Number>().Uint32Value();
+  Napi::Uint8Array input = info[2].As<Napi::Uint8Array>();
+  auto r = ring_->Submit(call_id, info[1].As<Napi::Number>().Uint32Value(), input.Data(),
+                         input.ByteLength(), NsArg(info[3]));
+  if (r != HostRing::kOk) return Napi::Number::New(env, r);
+  const int w = WaitFor(NsArg(info[3]), NsArg(info[4]));
+  if (w != HostRing::kOk) return Napi::Number::New(env, w);
+  HostMessage m;
+  r = ring_->Peek(&m);
+  if (r != HostRing::kOk) return Napi::Number::New(env, r == HostRing::kEmpty ? kOther : r);
+  if (m.kind != BH_MSG_RESPONSE || m.call_id != call_id || m.code != BH_OK) {
+    return Napi::Number::New(env, kOther);
+  }
+  Napi::Buffer<uint8_t> buf = Napi::Buffer<uint8_t>::New(env, m.payload_len);
+  if (m.payload_len) ring_->CopyBody(m, buf.Data());
+  ring_->Consume(m);
+  return buf;
+}
+
+int ChannelHandle::WaitFor(uint64_t deadline, uint64_t spin) {
   constexpr uint64_t kSliceNs = 2 * 1000 * 1000;
-  constexpr int kDead = 5;
-  const uint64_t deadline = NsArg(info[0]);
-  uint64_t spin = NsArg(info[1]);
   for (;;) {
     uint64_t until = MonotonicNs() + kSliceNs;
     if (deadline != 0 && deadline < until) until = deadline;
     HostRing::Result r = ring_->Wait(until, spin);
     spin = 0;
-    if (r != HostRing::kTimedOut) return Napi::Number::New(env, r);
-    if (deadline != 0 && MonotonicNs() >= deadline) return Napi::Number::New(env, r);
-    if (pidfd_ >= 0 && PidfdExited(pidfd_)) {
-      return Napi::Number::New(env, ring_->Spin(0) ? HostRing::kOk : kDead);
-    }
+    if (r != HostRing::kTimedOut) return r;
+    if (deadline != 0 && MonotonicNs() >= deadline) return r;
+    if (pidfd_ >= 0 && PidfdExited(pidfd_)) return ring_->Spin(0) ? HostRing::kOk : kDead;
   }
 }
 

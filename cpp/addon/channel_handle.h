@@ -23,6 +23,10 @@ class ChannelHandle : public Napi::ObjectWrap<ChannelHandle> {
   Napi::Value Drain(const Napi::CallbackInfo& info);
   Napi::Value Spin(const Napi::CallbackInfo& info);
   Napi::Value Wait(const Napi::CallbackInfo& info);
+  Napi::Value Call(const Napi::CallbackInfo& info);
+  int WaitFor(uint64_t deadline_ns, uint64_t spin_ns);
+  static constexpr int kDead = 5;
+  static constexpr int kOther = 6;
   Napi::Value Watch(const Napi::CallbackInfo& info);
   Napi::Value Ref(const Napi::CallbackInfo& info);
   Napi::Value SetPidfd(const Napi::CallbackInfo& info);

@@ -93,9 +93,12 @@ HostRing::Result HostRing::Fail(const std::string& why) {
   return kProtocolError;
 }
 
+// Only a worker that announced it may sleep needs the futex bumped and woken: it announces first
+// and re-checks the ring after, we publish first and read the announcement after (seq_cst on both
+// sides), so one of us always sees the other. A hot round trip then touches no futex word at all.
 void HostRing::WakeWorker() {
-  __atomic_fetch_add(&h_->req_futex, 1u, __ATOMIC_SEQ_CST);
   if (Load(&h_->worker_sleeping) != 0) {
+    __atomic_fetch_add(&h_->req_futex, 1u, __ATOMIC_SEQ_CST);
     syscall(__NR_futex, &h_->req_futex, FUTEX_WAKE, 1, nullptr, nullptr, 0);
   }
 }
@@ -200,8 +203,8 @@ bool HostRing::Spin(uint64_t spin_ns) {
 HostRing::Result HostRing::Wait(uint64_t deadline_ns, uint64_t spin_ns) {
   if (Spin(spin_ns)) return kOk;
   for (;;) {
-    uint32_t seq = Load(&h_->resp_futex);
     Store(&h_->host_waiting, static_cast<uint32_t>(BH_HOST_FUTEX));
+    uint32_t seq = Load(&h_->resp_futex);
     if (ResponsePending()) break;
     struct timespec ts, *tsp = nullptr;
     if (deadline_ns != 0) {

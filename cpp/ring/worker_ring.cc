@@ -77,18 +77,17 @@ void WorkerRing::WaitForHost(uint64_t seen_req_tail, uint64_t seen_resp_head) {
     CpuRelax();
     if ((i & 63) == 0 && NowNs() - start > kSpinNs) break;
   }
+  Store(&h_->worker_sleeping, 1u);  // announce first, then read the futex word and re-check
   const uint32_t seq = Load(&h_->req_futex);
-  Store(&h_->worker_sleeping, 1u);
   if (!changed()) FutexWait(&h_->req_futex, seq);
   Store(&h_->worker_sleeping, 0u);
 }
 
 WorkerRequest WorkerRing::Next() {
   for (;;) {
-    const uint64_t head = Load(&h_->resp_head);
     const uint64_t tail = Load(&h_->req_tail);
     if (tail != req_head_) break;
-    WaitForHost(tail, head);
+    WaitForHost(tail, Load(&h_->resp_head));
   }
   const uint64_t pos = req_head_ % cap_;
   bh_msg m;
@@ -183,9 +182,9 @@ void WorkerRing::WriteResp(uint64_t index, const void* src, uint64_t len) {
 }
 
 void WorkerRing::NotifyHost() {
-  __atomic_fetch_add(&h_->resp_futex, 1u, __ATOMIC_SEQ_CST);
-  const uint32_t mode = Load(&h_->host_waiting);
+  const uint32_t mode = Load(&h_->host_waiting);  // read after publishing (see HostRing::Wait)
   if (mode == BH_HOST_FUTEX) {
+    __atomic_fetch_add(&h_->resp_futex, 1u, __ATOMIC_SEQ_CST);
     FutexWake(&h_->resp_futex);
   } else if (mode == BH_HOST_EVENTFD) {
     const uint64_t one = 1;

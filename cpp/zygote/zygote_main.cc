@@ -186,6 +186,9 @@ void Reap() {
       g_template_pids.erase(it);
       auto t = g_templates.find(plugin_id);
       if (t != g_templates.end()) {
+        // What it said before dying (a load error, a violation) must reach the host before its
+        // exit does: the host explains a failed load by the most specific report.
+        if (t->second.sock >= 0) HandleTemplate(t->second);
         KillTemplate(t->second);  // its workers go with it
         g_templates.erase(t);
       }
