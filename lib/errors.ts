@@ -12,6 +12,20 @@ export const ErrorCode = {
   PLUGIN_ERROR: 'ERR_PLUGIN_ERROR',
   /** The plugin tried to write more than `limits.maxOutputBytes`. */
   OUTPUT_LIMIT: 'ERR_OUTPUT_LIMIT',
+  /** The worker ran out of its memory budget (cgroup OOM kill or address-space cap). */
+  MEMORY_LIMIT: 'ERR_MEMORY_LIMIT',
+  /** The call used more CPU time than `limits.cpuTimeMs`. */
+  CPU_LIMIT: 'ERR_CPU_LIMIT',
+  /** The worker wrote a file larger than `limits.maxFileSizeBytes` (SIGXFSZ). */
+  FILE_SIZE_LIMIT: 'ERR_FILE_SIZE_LIMIT',
+  /** The call was queued on a worker that died before running it, and was not marked idempotent. */
+  WORKER_LOST: 'ERR_WORKER_LOST',
+  /** The plugin version crashed too often and is quarantined until unquarantine() or upgrade(). */
+  QUARANTINED: 'ERR_QUARANTINED',
+  /** The operation is not allowed in the plugin's current lifecycle state. */
+  INVALID_STATE: 'ERR_INVALID_STATE',
+  /** upgrade() failed; the previous version keeps serving. */
+  UPGRADE_FAILED: 'ERR_UPGRADE_FAILED',
   /** The call passed its deadline; the worker running it was killed and replaced. */
   TIMEOUT: 'ERR_TIMEOUT',
   /** The caller's AbortSignal fired. */
@@ -57,6 +71,8 @@ export interface ErrorDetails {
   arch?: string;
   pid?: number;
   reason?: string;
+  /** Native crash report of the worker, when one could be taken (see crash_report.ts). */
+  report?: unknown;
   cause?: unknown;
 }
 
@@ -71,6 +87,7 @@ export class BulkheadError extends Error implements ErrorDetails {
   arch?: string;
   pid?: number;
   reason?: string;
+  report?: unknown;
 
   constructor(code: ErrorCode, message: string, details: ErrorDetails = {}) {
     super(message, details.cause === undefined ? undefined : { cause: details.cause });

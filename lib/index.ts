@@ -1,6 +1,9 @@
 // index.ts: the public surface. Re-exports only.
 export { loadPlugin, Plugin } from './plugin';
-export type { LoadOptions, CallOptions, PluginMetrics, LogEvent } from './plugin';
+export type { LoadOptions, CallOptions, UpgradeOptions, PluginMetrics, LogEvent } from './plugin';
+export type { PluginState } from './lifecycle';
+export type { PoolOptions } from './pool';
+export type { RestartOptions } from './restart_policy';
 export { capabilities } from './capabilities';
 export type { Capabilities } from './capabilities';
 export { BulkheadError, ErrorCode, isBulkheadError } from './errors';

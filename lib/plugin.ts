@@ -1,22 +1,26 @@
-// plugin.ts: loadPlugin and the Plugin handle: a verified plugin, its template in the zygote, and
-// a pool of sandboxed workers that calls are spread across.
+// plugin.ts: loadPlugin and the Plugin handle: a verified plugin version loaded into a sandboxed
+// template, the pool of workers that serves it, its lifecycle, events, and upgrades.
 import { EventEmitter } from 'node:events';
 
 import { assertLevel } from './capabilities';
 import { BulkheadError, ErrorCode } from './errors';
-import { native, RingResult } from './native';
+import { Lifecycle, type PluginState } from './lifecycle';
+import { native } from './native';
 import { encodeSandboxSpec, resolveLimits, resolveReadPaths, type Limits, type PolicyOption, type RequireLevel } from './policy';
+import { Pool, resolvePool, type PoolHooks, type PoolOptions } from './pool';
+import { resolveRestart, type RestartOptions } from './restart_policy';
 import { runtime, type LoadFailure } from './runtime';
 import { readVerified, type TrustOption } from './trust';
 import { checkBytes, checkInt, checkKnownKeys, checkObject, checkSignal, checkString, invalid } from './validate';
-import { classifyExit, monotonicNs, Worker, type Call } from './worker';
+import { classifyExit, type Call, type Worker } from './worker';
 
 export interface LoadOptions {
   /** How the plugin's bytes are checked before anything of them runs. Required. */
   trust: TrustOption;
   policy?: PolicyOption;
   limits?: Limits;
-  pool?: { size?: number };
+  pool?: PoolOptions;
+  restart?: RestartOptions;
   /** Bytes passed to the plugin's init(). */
   config?: Uint8Array;
   /** Fail closed unless the kernel gives this much isolation. Default 'strict'. */
@@ -30,15 +34,25 @@ export interface LoadOptions {
 
 export interface CallOptions {
   signal?: AbortSignal;
-  /** Overrides limits.timeoutMs for this call. */
+  /** Overrides limits.timeoutMs for this call. The deadline counts from when a worker takes it. */
   timeoutMs?: number;
+  /** The call may run again on another worker if the one it was queued on dies first. */
+  idempotent?: boolean;
+}
+
+export interface UpgradeOptions extends LoadOptions {
+  /** A call the new version must answer (with `expect`, if given) before it takes traffic. */
+  healthCheck?: { fn: string; input?: Uint8Array; expect?: Uint8Array; timeoutMs?: number };
 }
 
 export interface PluginMetrics {
+  state: PluginState;
+  version: string;
   calls: number;
   failures: number;
   workers: number;
   restarts: number;
+  recycled: number;
   queued: number;
   inflight: number;
 }
@@ -48,8 +62,7 @@ export interface LogEvent { level: 'debug' | 'info' | 'warn' | 'error'; message:
 const STATUS_NAMES = ['BH_OK', 'BH_ERR_INVALID_INPUT', 'BH_ERR_FAILED', 'BH_ERR_OUTPUT_TOO_LARGE',
   'BH_ERR_DEADLINE', 'BH_ERR_UNSUPPORTED'];
 const LOG_LEVELS: LogEvent['level'][] = ['debug', 'info', 'warn', 'error'];
-const LOAD_KEYS = ['trust', 'policy', 'limits', 'pool', 'config', 'requireLevel', 'spinUs', 'loadTimeoutMs'];
-const MAX_INFLIGHT_PER_WORKER = 1024;
+const LOAD_KEYS = ['trust', 'policy', 'limits', 'pool', 'restart', 'config', 'requireLevel', 'spinUs', 'loadTimeoutMs'];
 
 function loadError(f: LoadFailure | BulkheadError, file: string): BulkheadError {
   if (f instanceof BulkheadError) return f;
@@ -75,17 +88,33 @@ function loadError(f: LoadFailure | BulkheadError, file: string): BulkheadError 
   }
 }
 
-/** Verifies, sandboxes and loads a plugin, and starts its workers. */
-export async function loadPlugin(file: string, options: LoadOptions): Promise<Plugin> {
-  checkString(file, 'file');
+interface Resolved {
+  file: string;
+  limits: Required<Limits>;
+  pool: ReturnType<typeof resolvePool>;
+  restart: Required<RestartOptions>;
+  spinNs: number;
+}
+
+interface Version {
+  pool: Pool;
+  name: string;
+  version: string;
+  functions: readonly string[];
+  fnIndex: Map<string, number>;
+  resolved: Resolved;
+}
+
+/** Validates options, verifies the bytes and loads a template. Leaves nothing behind on failure. */
+async function loadVersion(file: unknown, options: unknown, hooks: (v: () => Version) => PoolHooks): Promise<Version> {
+  const path = checkString(file, 'file');
   const o = checkObject(options, 'options');
-  checkKnownKeys(o, 'options', LOAD_KEYS);
+  checkKnownKeys(o, 'options', [...LOAD_KEYS, 'healthCheck']);
   native();
   const limits = resolveLimits(o.limits);
   const readPaths = resolveReadPaths(o.policy);
-  const pool = checkObject(o.pool, 'options.pool');
-  checkKnownKeys(pool, 'options.pool', ['size']);
-  const size = checkInt(pool.size, 'options.pool.size', 1, 64, 1);
+  const pool = resolvePool(o.pool);
+  const restart = resolveRestart(o.restart);
   const config = o.config === undefined ? new Uint8Array(0) : checkBytes(o.config, 'options.config');
   if (config.length > 32 * 1024) throw invalid('at most 32 KiB', 'options.config', config);
   const level = (o.requireLevel ?? 'strict') as RequireLevel;
@@ -96,165 +125,132 @@ export async function loadPlugin(file: string, options: LoadOptions): Promise<Pl
   const loadTimeoutMs = checkInt(o.loadTimeoutMs, 'options.loadTimeoutMs', 1, 600_000, 10_000);
   assertLevel(level);
 
-  const bytes = readVerified(file, o.trust);
+  const bytes = readVerified(path, o.trust);
   const { binding } = native();
   const memfd = binding.sealedMemfd(bytes);
   if (memfd < 0) throw new BulkheadError(ErrorCode.LOAD_FAILED, `Cannot create a sealed memfd (errno ${-memfd})`);
   const spec = encodeSandboxSpec(limits, readPaths, level, config);
   const pluginId = runtime.allocatePluginId();
   let timer: NodeJS.Timeout | undefined;
+  let started: Pool | undefined;
   try {
     const loaded = await Promise.race([
       runtime.load(pluginId, memfd, spec),
       new Promise<never>((_, reject) => {
         timer = setTimeout(() => reject(new BulkheadError(ErrorCode.LOAD_FAILED,
-          `Loading ${file} took longer than ${loadTimeoutMs} ms; it was killed`, { reason: 'timeout' })), loadTimeoutMs);
+          `Loading ${path} took longer than ${loadTimeoutMs} ms; it was killed`, { reason: 'timeout' })), loadTimeoutMs);
       }),
     ]);
-    const plugin = new Plugin(file, pluginId, loaded.name, loaded.version, loaded.functions, limits, size, spinUs);
-    await plugin.start();
-    return plugin;
+    const resolved: Resolved = { file: path, limits, pool, restart, spinNs: spinUs * 1000 };
+    let version!: Version;
+    started = new Pool({ pluginId, name: loaded.name, version: loaded.version }, limits, pool, restart, hooks(() => version));
+    version = {
+      pool: started, name: loaded.name, version: loaded.version, functions: Object.freeze([...loaded.functions]),
+      fnIndex: new Map(loaded.functions.map((f, i) => [f, i])), resolved,
+    };
+    await started.start();
+    return version;
   } catch (e) {
-    runtime.unload(pluginId);
-    throw loadError(e as LoadFailure | BulkheadError, file);
+    if (started) await started.destroy();
+    else runtime.unload(pluginId);
+    throw loadError(e as LoadFailure | BulkheadError, path);
   } finally {
     if (timer) clearTimeout(timer);
     binding.closeFd(memfd);
   }
 }
 
+/** Verifies, sandboxes and loads a plugin, and starts its workers. */
+export async function loadPlugin(file: string, options: LoadOptions): Promise<Plugin> {
+  const plugin = new Plugin();
+  await plugin.activate(file, options);
+  return plugin;
+}
+
 export class Plugin extends EventEmitter {
-  readonly file: string;
-  readonly name: string;
-  readonly version: string;
-  readonly functions: readonly string[];
-  private readonly pluginId: number;
-  private readonly fnIndex = new Map<string, number>();
-  private readonly limits: Required<Limits>;
-  private readonly poolSize: number;
-  private readonly spinNs: number;
-  private readonly workers: Worker[] = [];
-  private readonly queue: Call[] = [];
-  private nextWorkerId = 1;
+  private current: Version | undefined;
+  private readonly life: Lifecycle;
   private nextCallId = 1;
-  private closed = false;
-  private templateLost: BulkheadError | undefined;
   private spinCooldown = 0;
-  private readonly stats = { calls: 0, failures: 0, restarts: 0 };
+  private readonly stats = { calls: 0, failures: 0 };
 
-  constructor(file: string, pluginId: number, name: string, version: string, functions: string[],
-              limits: Required<Limits>, poolSize: number, spinUs: number) {
+  /** Use loadPlugin(). */
+  constructor() {
     super();
-    this.file = file;
-    this.pluginId = pluginId;
-    this.name = name;
-    this.version = version;
-    this.functions = Object.freeze([...functions]);
-    functions.forEach((f, i) => this.fnIndex.set(f, i));
-    this.limits = limits;
-    this.poolSize = poolSize;
-    this.spinNs = spinUs * 1000;
-    runtime.watchTemplate(pluginId, (status) => {
-      this.templateLost = new BulkheadError(ErrorCode.ZYGOTE,
-        `The plugin's template process ended (${status === null ? 'zygote died' : `status ${status}`}); reload the plugin`);
-      for (const c of this.queue.splice(0)) this.fail(c, this.templateLost);
-    });
+    this.life = new Lifecycle((from, to) => this.emit('state', { from, to }));
   }
 
-  /** Starts the pool and waits until every worker exists. */
-  async start(): Promise<void> {
-    const spawns: Promise<void>[] = [];
-    for (let i = 0; i < this.poolSize; i++) spawns.push(this.addWorker());
-    await Promise.all(spawns);
+  get state(): PluginState { return this.life.state; }
+  get file(): string { return this.v.resolved.file; }
+  get name(): string { return this.v.name; }
+  get version(): string { return this.v.version; }
+  get functions(): readonly string[] { return this.v.functions; }
+
+  private get v(): Version {
+    if (!this.current) throw new BulkheadError(ErrorCode.INVALID_STATE, 'The plugin is not loaded');
+    return this.current;
   }
 
-  private addWorker(): Promise<void> {
-    const w = new Worker(this.nextWorkerId++, this.limits.maxInputBytes, this.limits.maxOutputBytes, {
+  private hooksFor(version: () => Version): PoolHooks {
+    return {
       onLog: (level, message, fn) => this.emit('log', { level: LOG_LEVELS[level] ?? 'error', message, fn } satisfies LogEvent),
-      onDead: (worker, error, unstarted) => this.onWorkerDead(worker, error, unstarted),
+      onCrash: (e) => {
+        if (this.current !== version()) return;
+        if (e.code === ErrorCode.SANDBOX_VIOLATION) this.emit('violation', e);
+        else this.emit('crash', e);
+      },
+      onRestart: (info) => { if (this.current === version()) this.emit('restart', info); },
+      onQuarantine: (e) => { if (this.current === version()) this.emit('quarantine', e); },
       statusName: (code) => STATUS_NAMES[code] ?? `status ${code}`,
-    });
-    this.workers.push(w);
-    return runtime.spawn(this.pluginId, w.id, w.channel.fds()).then(
-      (pidfd) => { w.attach(pidfd); },
-      (e: BulkheadError) => { w.kill(e); throw e; });
+      place: (w: Worker) => this.emit('worker', { pid: w.pid }),
+    };
   }
 
-  private onWorkerDead(w: Worker, error: BulkheadError | undefined, unstarted: Call[]): void {
-    const i = this.workers.indexOf(w);
-    if (i >= 0) this.workers.splice(i, 1);
-    if (error) this.emit(error.code === ErrorCode.SANDBOX_VIOLATION ? 'violation' : 'crash', error);
-    this.queue.unshift(...unstarted);
-    if (this.closed || this.templateLost) {
-      for (const c of this.queue.splice(0)) this.fail(c, this.templateLost ?? this.closedError());
-      return;
+  /** First load: loaded → initialized → running. */
+  async activate(file: string, options: LoadOptions): Promise<void> {
+    try {
+      this.current = await loadVersion(file, options, (v) => this.hooksFor(v));
+    } catch (e) {
+      this.life.to('terminated', 'load');
+      throw e;
     }
-    this.stats.restarts++;
-    this.addWorker().catch(() => { /* reported through the calls it fails */ });
-    this.dispatch();
+    this.life.to('initialized', 'initialize');
+    this.life.to('running', 'start');
   }
 
-  private closedError(): BulkheadError {
-    return new BulkheadError(ErrorCode.CLOSED, `Plugin ${this.name} is closed`);
-  }
-
-  private fail(c: Call, e: BulkheadError): void {
-    if (c.settled) return;
-    c.settled = true;
-    c.cleanup?.();
-    c.reject(e);
-  }
-
-  private pickWorker(): Worker | undefined {
-    let best: Worker | undefined;
-    for (const w of this.workers) {
-      if (!w.usable || w.inflight.length >= MAX_INFLIGHT_PER_WORKER) continue;
-      if (!best || w.inflight.length < best.inflight.length) best = w;
-    }
-    return best;
-  }
-
-  /** Moves queued calls onto workers while there is room. */
-  private dispatch(): void {
-    while (this.queue.length > 0) {
-      const c = this.queue[0];
-      if (c.settled) { this.queue.shift(); continue; }
-      const w = this.pickWorker();
-      if (!w || !w.submit(c)) return;
-      this.queue.shift();
-    }
-  }
-
-  private makeCall(fn: unknown, input: unknown, options: unknown, what: string) {
-    if (this.closed) throw this.closedError();
-    if (this.templateLost) throw this.templateLost;
+  private makeCall(fn: unknown, input: unknown, options: unknown, sync: boolean) {
+    if (this.life.state === 'terminated') throw new BulkheadError(ErrorCode.CLOSED, `Plugin ${this.current?.name ?? ''} is closed`);
+    const v = this.v;
+    const refusal = v.pool.refusal();
+    if (refusal) throw refusal;
     const name = checkString(fn, 'fn');
     const bytes = checkBytes(input, 'input');
     const o = checkObject(options, 'options');
-    checkKnownKeys(o, 'options', what === 'callSync' ? ['timeoutMs'] : ['signal', 'timeoutMs']);
-    const index = this.fnIndex.get(name);
+    checkKnownKeys(o, 'options', sync ? ['timeoutMs'] : ['signal', 'timeoutMs', 'idempotent']);
+    const index = v.fnIndex.get(name);
     if (index === undefined) {
       throw new BulkheadError(ErrorCode.UNKNOWN_FUNCTION,
-        `Plugin ${this.name} has no function ${JSON.stringify(name)} (it has: ${this.functions.join(', ')})`, { fn: name });
+        `Plugin ${v.name} has no function ${JSON.stringify(name)} (it has: ${v.functions.join(', ')})`, { fn: name });
     }
-    if (bytes.byteLength > this.limits.maxInputBytes) {
+    if (bytes.byteLength > v.resolved.limits.maxInputBytes) {
       throw new BulkheadError(ErrorCode.INPUT_TOO_LARGE,
-        `Input of ${bytes.byteLength} bytes exceeds limits.maxInputBytes (${this.limits.maxInputBytes})`, { fn: name });
+        `Input of ${bytes.byteLength} bytes exceeds limits.maxInputBytes (${v.resolved.limits.maxInputBytes})`, { fn: name });
     }
-    const timeoutMs = checkInt(o.timeoutMs, 'options.timeoutMs', 1, 2 ** 31 - 1, this.limits.timeoutMs);
+    const timeoutMs = checkInt(o.timeoutMs, 'options.timeoutMs', 1, 2 ** 31 - 1, v.resolved.limits.timeoutMs);
     const signal = checkSignal(o.signal, 'options.signal');
-    return { name, index, bytes, timeoutMs, signal };
+    if (o.idempotent !== undefined && typeof o.idempotent !== 'boolean') throw invalid('a boolean', 'options.idempotent', o.idempotent);
+    return { v, name, index, bytes, timeoutMs, signal, idempotent: o.idempotent === true };
   }
 
   /** Calls `fn` with `input` in a sandboxed worker. */
   call(fn: string, input: Uint8Array, options?: CallOptions): Promise<Uint8Array> {
-    let args;
+    let a;
     try {
-      args = this.makeCall(fn, input, options, 'call');
+      a = this.makeCall(fn, input, options, false);
     } catch (e) {
       return Promise.reject(e);
     }
-    const { name, index, bytes, timeoutMs, signal } = args;
+    const { v, name, index, bytes, timeoutMs, signal, idempotent } = a;
     if (signal?.aborted) {
       return Promise.reject(new BulkheadError(ErrorCode.ABORTED, `${name}() was aborted before it started`, { fn: name, cause: signal.reason }));
     }
@@ -265,52 +261,48 @@ export class Plugin extends EventEmitter {
         fn: index,
         fnName: name,
         input: bytes,
-        deadlineNs: monotonicNs() + timeoutMs * 1e6,
+        timeoutMs,
+        deadlineNs: 0,
+        idempotent,
         settled: false,
         resolve: (out) => { call.settled = true; call.cleanup?.(); resolve(out); },
         reject: (e) => { call.settled = true; this.stats.failures++; reject(e); },
       };
       if (signal) {
-        const onAbort = () => this.abort(call, signal);
+        const onAbort = () => this.abort(v.pool, call, signal);
         signal.addEventListener('abort', onAbort, { once: true });
         call.cleanup = () => signal.removeEventListener('abort', onAbort);
       }
-      const w = this.queue.length === 0 ? this.pickWorker() : undefined;
-      if (w && w.submit(call)) {
-        this.maybeSpin(w);
-      } else {
-        // It waits in our queue: keep a private copy so the caller may reuse its buffer.
-        call.input = Uint8Array.prototype.slice.call(bytes);
-        this.queue.push(call);
-        this.dispatch();
-      }
+      const w = v.pool.submit(call);
+      if (w) this.maybeSpin(w, v.resolved.spinNs);
     });
   }
 
   /** A fast reply lands while we spin (a few µs); a slow one teaches us to stop spinning for a while. */
-  private maybeSpin(w: Worker): void {
-    if (this.spinNs === 0 || w.inflight.length !== 1) return;
+  private maybeSpin(w: Worker, spinNs: number): void {
+    if (spinNs === 0 || w.inflight.length !== 1) return;
     if (this.spinCooldown > 0) { this.spinCooldown--; return; }
-    if (w.channel.spin(this.spinNs)) w.pump();
+    if (w.channel.spin(spinNs)) w.pump();
     else this.spinCooldown = 64;
   }
 
-  private abort(call: Call, signal: AbortSignal): void {
+  private abort(pool: Pool, call: Call, signal: AbortSignal): void {
     if (call.settled) return;
     const e = new BulkheadError(ErrorCode.ABORTED, `${call.fnName}() was aborted`, { fn: call.fnName, cause: signal.reason });
-    const running = this.workers.find((w) => w.inflight[0] === call);
-    this.fail(call, e);
+    const running = pool.runningOn(call);
+    call.settled = true;
+    call.cleanup?.();
+    call.reject(e);
     if (running) running.abortRunning(e);  // native code cannot be interrupted; its worker is replaced
-    const q = this.queue.indexOf(call);
-    if (q >= 0) this.queue.splice(q, 1);
+    pool.unqueue(call);
   }
 
   /** Calls `fn` and blocks this thread until it returns (spins, then sleeps on a futex). */
   callSync(fn: string, input: Uint8Array, options?: { timeoutMs?: number }): Uint8Array {
-    const { name, index, bytes, timeoutMs } = this.makeCall(fn, input, options, 'callSync');
-    const w = this.pickWorker();
-    if (!w || w.state !== 'ready') {
-      throw new BulkheadError(ErrorCode.NOT_READY, `No worker of ${this.name} is ready for a synchronous call`, { fn: name });
+    const { v, name, index, bytes, timeoutMs } = this.makeCall(fn, input, options, true);
+    const w = v.pool.syncWorker();
+    if (!w) {
+      throw new BulkheadError(ErrorCode.NOT_READY, `No worker of ${v.name} is ready for a synchronous call (state ${this.state})`, { fn: name });
     }
     this.stats.calls++;
     let outcome: { ok: true; value: Uint8Array } | { ok: false; error: BulkheadError } | undefined;
@@ -319,77 +311,135 @@ export class Plugin extends EventEmitter {
       fn: index,
       fnName: name,
       input: bytes,
-      deadlineNs: monotonicNs() + timeoutMs * 1e6,
+      timeoutMs,
+      deadlineNs: 0,
+      idempotent: false,
       settled: false,
       resolve: (value) => { call.settled = true; outcome = { ok: true, value }; },
       reject: (error) => { call.settled = true; this.stats.failures++; outcome = { ok: false, error }; },
     };
-    const spinNs = this.spinNs || 20_000;
-    if (w.inflight.length === 0) {
-      const r = w.callDirect(call, spinNs);
-      if (typeof r !== 'number') return r;
-      if (r === RingResult.PROTOCOL_ERROR) {
-        throw new BulkheadError(ErrorCode.PROTOCOL, `Worker ${w.pid} broke the ring protocol (${w.channel.protocolError()}); it was killed`, { fn: name, pid: w.pid });
-      }
-      if (r === RingResult.FULL) {
-        throw new BulkheadError(ErrorCode.NOT_READY, `Worker ${w.pid} could not take the call; use call()`, { fn: name });
-      }
-      if (r === RingResult.OK || r === RingResult.OTHER) w.pump();
-    } else if (!w.submit(call)) {
-      throw new BulkheadError(ErrorCode.NOT_READY, `The worker's ring is full; retry later or use call()`, { fn: name });
-    }
-    while (!call.settled) {
-      const r = w.channel.wait(call.deadlineNs, spinNs);
-      if (r === RingResult.OK) {
-        w.pump();
-      } else if (r === RingResult.TIMED_OUT) {
-        w.pump();
-        if (call.settled) break;
-        const e = new BulkheadError(ErrorCode.TIMEOUT, `${name}() did not finish within its deadline; worker ${w.pid} was killed`, { fn: name, pid: w.pid });
-        this.fail(call, e);
-        w.kill(e);
-      } else {  // the worker died (or broke the protocol) while we waited
-        w.reapNow();
-        if (!call.settled) {
-          this.fail(call, new BulkheadError(ErrorCode.WORKER_CRASHED, `Worker ${w.pid} died during ${name}()`, { fn: name, pid: w.pid, signal: null }));
-        }
-      }
-    }
+    const direct = v.pool.runSync(w, call, v.resolved.spinNs || 20_000);
+    if (direct) return direct;
     if (outcome === undefined) throw new BulkheadError(ErrorCode.PROTOCOL, 'call settled without an outcome');
     if (!outcome.ok) throw outcome.error;
     return outcome.value;
   }
 
+  /** Stops handing calls to workers (new calls queue) and resolves once in-flight calls are done. */
+  async pause(): Promise<void> {
+    this.life.to('paused', 'pause');
+    await this.v.pool.pause();
+  }
+
+  resume(): void {
+    this.life.to('running', 'resume');
+    this.v.pool.resume();
+  }
+
+  /** Lifts a quarantine: counters reset, workers start again. */
+  unquarantine(): void {
+    if (!this.v.pool.quarantined) throw new BulkheadError(ErrorCode.INVALID_STATE, `Plugin ${this.name} is not quarantined`);
+    this.v.pool.unquarantine();
+  }
+
+  get quarantined(): boolean {
+    return this.current?.pool.quarantined ?? false;
+  }
+
+  /**
+   * Loads `file` beside the running version, runs its init and the optional health check, and only
+   * then moves traffic to it; the old version drains and stops. On any failure the old version
+   * keeps serving and the error (ERR_UPGRADE_FAILED) says what failed (`cause`).
+   */
+  async upgrade(file: string, options: UpgradeOptions): Promise<void> {
+    if (this.life.state !== 'running' && this.life.state !== 'paused') {
+      throw new BulkheadError(ErrorCode.INVALID_STATE, `Cannot upgrade: the plugin is ${this.life.state}`);
+    }
+    const o = checkObject(options, 'options');
+    const hc = o.healthCheck === undefined ? undefined : checkObject(o.healthCheck, 'options.healthCheck');
+    if (hc) {
+      checkKnownKeys(hc, 'options.healthCheck', ['fn', 'input', 'expect', 'timeoutMs']);
+      checkString(hc.fn, 'options.healthCheck.fn');
+      if (hc.input !== undefined) checkBytes(hc.input, 'options.healthCheck.input');
+      if (hc.expect !== undefined) checkBytes(hc.expect, 'options.healthCheck.expect');
+    }
+    let next: Version;
+    try {
+      next = await loadVersion(file, options, (v) => this.hooksFor(v));
+    } catch (e) {
+      throw new BulkheadError(ErrorCode.UPGRADE_FAILED, `Upgrade to ${file} failed while loading: ${(e as Error).message}; ${this.name} ${this.version} keeps serving`,
+        { reason: 'load', cause: e });
+    }
+    if (hc) {
+      try {
+        await this.healthCheck(next, hc as NonNullable<UpgradeOptions['healthCheck']>);
+      } catch (e) {
+        await next.pool.destroy();
+        throw new BulkheadError(ErrorCode.UPGRADE_FAILED, `Upgrade to ${file} failed its health check: ${(e as Error).message}; ${this.name} ${this.version} keeps serving`,
+          { reason: 'health-check', cause: e });
+      }
+    }
+    const old = this.current!;
+    this.current = next;
+    if (this.life.state === 'paused') await next.pool.pause();
+    this.emit('upgrade', { from: old.version, to: next.version });
+    await old.pool.close(old.resolved.limits.timeoutMs);
+  }
+
+  private healthCheck(v: Version, hc: NonNullable<UpgradeOptions['healthCheck']>): Promise<void> {
+    const index = v.fnIndex.get(hc.fn);
+    if (index === undefined) return Promise.reject(new BulkheadError(ErrorCode.UNKNOWN_FUNCTION, `The new version has no function ${hc.fn}`));
+    return new Promise<void>((resolve, reject) => {
+      const call: Call = {
+        id: this.nextCallId++ >>> 0, fn: index, fnName: hc.fn, input: hc.input ?? new Uint8Array(0),
+        timeoutMs: hc.timeoutMs ?? v.resolved.limits.timeoutMs, deadlineNs: 0, idempotent: false, settled: false,
+        resolve: (out) => {
+          call.settled = true;
+          if (hc.expect && Buffer.compare(Buffer.from(out), Buffer.from(hc.expect)) !== 0) {
+            reject(new BulkheadError(ErrorCode.PLUGIN_ERROR, `${hc.fn}() answered ${out.byteLength} bytes that differ from the expected ${hc.expect.byteLength}`, { fn: hc.fn }));
+          } else resolve();
+        },
+        reject: (e) => { call.settled = true; reject(e); },
+      };
+      v.pool.submit(call);
+    });
+  }
+
   metrics(): PluginMetrics {
+    const pool = this.current?.pool;
     return {
+      state: this.state,
+      version: this.current?.version ?? '',
       ...this.stats,
-      workers: this.workers.length,
-      queued: this.queue.length,
-      inflight: this.workers.reduce((n, w) => n + w.inflight.length, 0),
+      workers: pool?.workers.length ?? 0,
+      restarts: pool?.stats.restarts ?? 0,
+      recycled: pool?.stats.recycled ?? 0,
+      queued: pool?.queued ?? 0,
+      inflight: pool?.inflight ?? 0,
     };
   }
 
   /** Process ids of the workers that serve calls now (for diagnostics and tests). */
   workerPids(): number[] {
-    return this.workers.filter((w) => w.state === 'ready').map((w) => w.pid);
+    return this.current?.pool.workers.filter((w) => w.state === 'ready' || w.state === 'retiring').map((w) => w.pid) ?? [];
   }
 
-  /** Rejects queued calls, kills the workers and the template. In-flight calls reject with ERR_CLOSED. */
-  async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    const e = this.closedError();
-    for (const c of this.queue.splice(0)) this.fail(c, e);
-    const deaths = this.workers.map((w) => {
-      w.kill(e);
-      return w.dead;
-    });
-    runtime.unload(this.pluginId);
-    // Exit reports come from the zygote within a millisecond or so; never hang on a lost one. The
-    // timer also keeps the event loop alive until they are in.
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([Promise.all(deaths), new Promise((r) => { timer = setTimeout(r, 2000); })]);
-    clearTimeout(timer);
+  /**
+   * Stops taking calls, lets in-flight calls finish for up to `graceMs` (default: the call
+   * timeout), then kills the workers and the template. Queued calls reject with ERR_CLOSED.
+   */
+  async close(graceMs?: number): Promise<void> {
+    if (this.life.state === 'terminated') return;
+    const grace = checkInt(graceMs, 'graceMs', 0, 2 ** 31 - 1, this.current?.resolved.limits.timeoutMs ?? 0);
+    this.life.to('terminated', 'close');
+    await this.current?.pool.close(grace);
+  }
+
+  /** Kills everything now; in-flight and queued calls reject with ERR_CLOSED. */
+  async destroy(): Promise<void> {
+    if (this.life.state === 'terminated') return;
+    this.life.to('terminated', 'destroy');
+    await this.current?.pool.destroy();
   }
 
   async [Symbol.asyncDispose](): Promise<void> {

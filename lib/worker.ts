@@ -12,11 +12,21 @@ export interface Call {
   fn: number;
   fnName: string;
   input: Uint8Array;
+  timeoutMs: number;
+  /** Set when the call reaches a worker: the deadline counts from there, not from the queue. */
   deadlineNs: number;
+  /** The caller allows a retry on another worker if this one dies before running it. */
+  idempotent: boolean;
   settled: boolean;
   resolve(out: Uint8Array): void;
   reject(e: BulkheadError): void;
   cleanup?: () => void;
+}
+
+/** The slice of lib/cgroup.ts a worker needs. */
+export interface WorkerCgroupLike {
+  oomKills(): number;
+  remove(): boolean;
 }
 
 export interface WorkerHooks {
@@ -26,6 +36,8 @@ export interface WorkerHooks {
   onDead(worker: Worker, error: BulkheadError | undefined, unstarted: Call[]): void;
   /** Plugin status names, for error messages. */
   statusName(code: number): string;
+  /** The worker has no call in flight any more. */
+  onIdle(worker: Worker): void;
 }
 
 const WORKER_SETUP_FAILED = 121;
@@ -44,7 +56,7 @@ function signalName(sig: number): string {
 
 /** Turns a wait status plus the worker's (hostile) fault report into the error its call gets. */
 export function classifyExit(status: number | null, fault: [number, number, number], pid: number,
-                             fn: string | undefined): BulkheadError {
+                             fn: string | undefined, oomKilled = false): BulkheadError {
   const where = fn ? ` in ${fn}()` : '';
   if (status === null) {
     return new BulkheadError(ErrorCode.ZYGOTE, `The zygote helper died; worker ${pid} was lost${where}`, { pid, fn });
@@ -65,6 +77,14 @@ export function classifyExit(status: number | null, fault: [number, number, numb
       { pid, fn, syscall, syscallNumber: nr, arch: binding.archName(arch >>> 0) });
   }
   const signal = signalName(sig);
+  if (sig === os.constants.signals.SIGKILL && oomKilled) {
+    return new BulkheadError(ErrorCode.MEMORY_LIMIT, `Worker ${pid} exceeded its memory limit${where} and was killed`,
+      { pid, fn, signal, reason: 'memory' });
+  }
+  if (sig === os.constants.signals.SIGXFSZ) {
+    return new BulkheadError(ErrorCode.FILE_SIZE_LIMIT, `Worker ${pid} wrote past its file-size limit${where}`,
+      { pid, fn, signal, reason: 'fsize' });
+  }
   return new BulkheadError(ErrorCode.WORKER_CRASHED, `Worker ${pid} crashed with ${signal}${where}`,
     { pid, fn, signal });
 }
@@ -73,8 +93,15 @@ export class Worker {
   readonly id: number;
   readonly channel: ChannelHandle;
   pid = 0;
-  /** 'starting' until its pidfd arrives, then 'ready'; 'dying' once killed; 'dead' when reaped. */
-  state: 'starting' | 'ready' | 'dying' | 'dead' = 'starting';
+  /** 'starting' until its pidfd arrives, then 'ready'; 'retiring' takes no new calls; 'dying'
+   *  once killed; 'dead' when reaped. */
+  state: 'starting' | 'ready' | 'retiring' | 'dying' | 'dead' = 'starting';
+  /** Calls completed, for recycling. */
+  served = 0;
+  /** performance.now() when it last became idle. */
+  idleSince = performance.now();
+  /** Per-worker cgroup, when the machine offers one. */
+  cgroup: WorkerCgroupLike | undefined;
   /** Calls submitted to its ring, oldest (the running one) first. */
   readonly inflight: Call[] = [];
   /** Settles once the worker is dead and its calls are accounted for. */
@@ -93,8 +120,9 @@ export class Worker {
     this.channel.watch(() => this.pump());
   }
 
+  /** Takes new calls. */
   get usable(): boolean {
-    return this.state === 'starting' || this.state === 'ready';
+    return this.state === 'ready';
   }
 
   /** The pidfd arrived: the worker exists. */
@@ -111,6 +139,7 @@ export class Worker {
 
   /** Queues a call on the ring; false when the ring is full right now. */
   submit(call: Call): boolean {
+    call.deadlineNs = monotonicNs() + call.timeoutMs * 1e6;
     const r = this.channel.submit(call.id, call.fn, call.input, call.deadlineNs);
     if (r === RingResult.FULL) return false;
     if (r !== RingResult.OK) {
@@ -129,10 +158,13 @@ export class Worker {
    * settled by pump() or by the worker's death).
    */
   callDirect(call: Call, spinNs: number): Buffer | number {
+    call.deadlineNs = monotonicNs() + call.timeoutMs * 1e6;
     this.inflight.push(call);
     const r = this.channel.call(call.id, call.fn, call.input, call.deadlineNs, spinNs);
     if (typeof r !== 'number') {
       this.inflight.shift();
+      this.served++;
+      this.idleSince = performance.now();
       call.settled = true;
       return r;
     }
@@ -166,11 +198,16 @@ export class Worker {
         return false;
       }
       this.inflight.shift();
-      if (this.inflight.length === 0) this.channel.ref(false);
+      this.served++;
+      if (this.inflight.length === 0) {
+        this.channel.ref(false);
+        this.idleSince = performance.now();
+      }
       if (call.settled) continue;  // timed out or aborted earlier; its result is dropped
       if (code === 0) call.resolve(body as Buffer);
       else call.reject(this.statusError(call, code, body as string));
     }
+    if (this.inflight.length === 0 && d.length > 0) this.hooks.onIdle(this);
     this.armTimer(Infinity);
     return true;
   }
@@ -217,9 +254,19 @@ export class Worker {
     this.armTimer(Infinity);
   }
 
+  /** True when the death was the host's plan (recycling, shrinking, an abort), not a failure. */
+  planned = false;
+
   /** The running call was aborted by its caller: only killing the process stops native code. */
   abortRunning(e: BulkheadError): void {
+    this.planned = true;
     this.kill(e);
+  }
+
+  /** Stops an idle worker that is no longer needed. */
+  retire(): void {
+    this.planned = true;
+    this.kill(new BulkheadError(ErrorCode.CLOSED, `Worker ${this.pid} retired`));
   }
 
   /** Kills the process; `reason` is what its running call gets if still unsettled. */
@@ -259,7 +306,8 @@ export class Worker {
   private finish(status: number | null): void {
     if (this.state === 'dead') return;
     const running = this.inflight[0];
-    const error = this.killError ?? classifyExit(status, this.channel.faultReport(), this.pid, running?.fnName);
+    const oom = this.cgroup !== undefined && this.cgroup.oomKills() > 0;
+    const error = this.killError ?? classifyExit(status, this.channel.faultReport(), this.pid, running?.fnName, oom);
     this.state = 'dead';
     if (this.timer) clearTimeout(this.timer);
     const unstarted = this.inflight.splice(1).filter((c) => !c.settled);
@@ -270,7 +318,8 @@ export class Worker {
       running.reject(error);
     }
     this.channel.close();
+    this.cgroup?.remove();
     this.markDead();
-    this.hooks.onDead(this, this.killError ? undefined : error, unstarted);
+    this.hooks.onDead(this, this.planned ? undefined : error, unstarted);
   }
 }

@@ -26,11 +26,20 @@ describe('deadlines', () => {
     expect(text(await hostile.call('echo', Buffer.from('next')))).toBe('next');
   });
 
-  it('runs calls queued behind a timed-out call on the replacement worker', async () => {
+  it('retries idempotent calls queued behind a timed-out call on the replacement worker', async () => {
     const stuck = hostile.call('spin', Buffer.alloc(0));
-    const behind = Array.from({ length: 5 }, (_, i) => hostile.call('echo', Buffer.from(`behind-${i}`), { timeoutMs: 5000 }));
+    const behind = Array.from({ length: 5 }, (_, i) => hostile.call('echo', Buffer.from(`behind-${i}`), { timeoutMs: 5000, idempotent: true }));
     await expect(stuck).rejects.toMatchObject({ code: 'ERR_TIMEOUT' });
     expect((await Promise.all(behind)).map(text)).toEqual([0, 1, 2, 3, 4].map((i) => `behind-${i}`));
+  });
+
+  it('rejects non-idempotent calls queued behind a timed-out call with ERR_WORKER_LOST, never silently', async () => {
+    const stuck = hostile.call('spin', Buffer.alloc(0));
+    const behind = hostile.call('echo', Buffer.from('behind'), { timeoutMs: 5000 });
+    await expect(stuck).rejects.toMatchObject({ code: 'ERR_TIMEOUT' });
+    const e = await behind.catch((x) => x);
+    expect(e).toMatchObject({ code: 'ERR_WORKER_LOST', fn: 'echo' });
+    expect(e.cause).toMatchObject({ code: 'ERR_TIMEOUT' });
   });
 
   it('honours a per-call timeout over the plugin default', async () => {

@@ -1,0 +1,402 @@
+// pool.ts: the workers of one loaded plugin version: spreading calls over them, growing and
+// shrinking between min and max, recycling, replacing the dead by the restart policy, pausing,
+// draining, and quarantine.
+import { BulkheadError, ErrorCode } from './errors';
+import { RingResult } from './native';
+import type { Limits } from './policy';
+import { RestartPolicy, type RestartOptions } from './restart_policy';
+import { runtime } from './runtime';
+import { checkInt, checkKnownKeys, checkObject, invalid } from './validate';
+import { Worker, type Call } from './worker';
+
+export interface PoolOptions {
+  /** Workers kept warm. Default 1. */
+  min?: number;
+  /** Workers at most; more start when every worker is busy. Default max(min, 1)... = min. */
+  max?: number;
+  /** A worker above `min` idle this long is stopped, ms. Default 30000. */
+  idleMs?: number;
+  /** A worker is replaced after serving this many calls (0 = never). Default 0. */
+  maxCallsPerWorker?: number;
+  /** Shorthand for min = max = size. */
+  size?: number;
+}
+
+export function resolvePool(v: unknown): Required<Omit<PoolOptions, 'size'>> {
+  const o = checkObject(v, 'options.pool');
+  checkKnownKeys(o, 'options.pool', ['min', 'max', 'idleMs', 'maxCallsPerWorker', 'size']);
+  if (o.size !== undefined && (o.min !== undefined || o.max !== undefined)) {
+    throw invalid('either size or min/max', 'options.pool', o);
+  }
+  const size = checkInt(o.size, 'options.pool.size', 1, 64, 1);
+  const min = checkInt(o.min, 'options.pool.min', 0, 64, o.size === undefined ? 1 : size);
+  const max = checkInt(o.max, 'options.pool.max', Math.max(1, min), 64, o.size === undefined ? Math.max(1, min) : size);
+  return {
+    min,
+    max,
+    idleMs: checkInt(o.idleMs, 'options.pool.idleMs', 1, 2 ** 31 - 1, 30_000),
+    maxCallsPerWorker: checkInt(o.maxCallsPerWorker, 'options.pool.maxCallsPerWorker', 0, Number.MAX_SAFE_INTEGER, 0),
+  };
+}
+
+export interface PoolHooks {
+  onLog(level: number, message: string, fn: string | undefined): void;
+  onCrash(e: BulkheadError): void;
+  onRestart(info: { delayMs: number; recent: number }): void;
+  onQuarantine(e: BulkheadError): void;
+  statusName(code: number): string;
+  /** Puts a new worker in its cgroup (if any) before it takes calls. */
+  place(worker: Worker): void;
+}
+
+export interface PoolTemplate {
+  pluginId: number;
+  name: string;
+  version: string;
+}
+
+const MAX_INFLIGHT_PER_WORKER = 1024;
+
+export class Pool {
+  readonly workers: Worker[] = [];
+  private readonly queue: Call[] = [];
+  private nextWorkerId = 1;
+  private mode: 'running' | 'paused' | 'draining' | 'closed' | 'quarantined' = 'running';
+  private quarantineError: BulkheadError | undefined;
+  private templateLost: BulkheadError | undefined;
+  private readonly restart: RestartPolicy;
+  private readonly idleTimer: NodeJS.Timeout;
+  private pendingSpawns = 0;
+  private idleWaiters: Array<() => void> = [];
+  readonly stats = { restarts: 0, recycled: 0, spawned: 0 };
+
+  constructor(readonly template: PoolTemplate, private readonly limits: Required<Limits>,
+              readonly options: Required<Omit<PoolOptions, 'size'>>, restart: Required<RestartOptions>,
+              private readonly hooks: PoolHooks) {
+    this.restart = new RestartPolicy(restart);
+    this.idleTimer = setInterval(() => this.shrinkIdle(), Math.min(1000, Math.max(10, options.idleMs / 4)));
+    this.idleTimer.unref();
+    runtime.watchTemplate(template.pluginId, (status) => {
+      this.templateLost = new BulkheadError(ErrorCode.ZYGOTE,
+        `The template process of ${template.name} ended (${status === null ? 'the zygote died' : `wait status ${status}`}); load the plugin again`);
+      for (const c of this.queue.splice(0)) this.fail(c, this.templateLost);
+    });
+  }
+
+  /** Starts `min` workers (at least one) and waits until they exist. */
+  async start(): Promise<void> {
+    const n = Math.max(1, this.options.min);
+    await Promise.all(Array.from({ length: n }, () => this.spawn()));
+  }
+
+  get inflight(): number {
+    return this.workers.reduce((n, w) => n + w.inflight.length, 0);
+  }
+
+  get queued(): number {
+    return this.queue.length;
+  }
+
+  get quarantined(): boolean {
+    return this.mode === 'quarantined';
+  }
+
+  /** Why a new call cannot be taken now, if it cannot. */
+  refusal(): BulkheadError | undefined {
+    if (this.templateLost) return this.templateLost;
+    if (this.mode === 'quarantined') return this.quarantineError;
+    if (this.mode === 'closed' || this.mode === 'draining') {
+      return new BulkheadError(ErrorCode.CLOSED, `Plugin ${this.template.name} is closed`);
+    }
+    return undefined;
+  }
+
+  private spawn(): Promise<void> {
+    const w = new Worker(this.nextWorkerId++, this.limits.maxInputBytes, this.limits.maxOutputBytes, {
+      onLog: this.hooks.onLog,
+      onDead: (worker, error, unstarted) => this.onDead(worker, error, unstarted),
+      statusName: this.hooks.statusName,
+      onIdle: () => this.notifyIdle(),
+    });
+    this.workers.push(w);
+    this.pendingSpawns++;
+    this.stats.spawned++;
+    return runtime.spawn(this.template.pluginId, w.id, w.channel.fds()).then(
+      (pidfd) => {
+        this.pendingSpawns--;
+        w.attach(pidfd);
+        if (w.state !== 'ready') return;
+        this.hooks.place(w);
+        if (this.mode === 'closed' || this.mode === 'quarantined') w.kill(this.refusal()!);
+        else this.dispatch();
+      },
+      (e: BulkheadError) => {
+        this.pendingSpawns--;
+        w.kill(e);
+        throw e;
+      });
+  }
+
+  private fail(c: Call, e: BulkheadError): void {
+    if (c.settled) return;
+    c.settled = true;
+    c.cleanup?.();
+    c.reject(e);
+  }
+
+  private onDead(w: Worker, error: BulkheadError | undefined, unstarted: Call[]): void {
+    const i = this.workers.indexOf(w);
+    if (i >= 0) this.workers.splice(i, 1);
+    // Calls that were handed to the dead worker but never started: retried only when the caller
+    // said that is safe (the worker saw their bytes, whatever it did with them).
+    const retry: Call[] = [];
+    for (const c of unstarted) {
+      if (c.idempotent) retry.push(c);
+      else this.fail(c, new BulkheadError(ErrorCode.WORKER_LOST,
+        `${c.fnName}() was queued on worker ${w.pid}, which died before running it; pass idempotent: true to retry such calls`,
+        { fn: c.fnName, pid: w.pid, cause: error }));
+    }
+    this.queue.unshift(...retry);
+    this.notifyIdle();
+    if (this.mode === 'closed' || this.templateLost) {
+      const e = this.refusal()!;
+      for (const c of this.queue.splice(0)) this.fail(c, e);
+      return;
+    }
+    // Recycled, shrunk or aborted on purpose, or killed for overrunning a deadline the caller set:
+    // replaced at once and not counted as a crash.
+    if (w.planned || error === undefined || error.code === ErrorCode.TIMEOUT) {
+      if (error?.code === ErrorCode.TIMEOUT) this.stats.restarts++;
+      this.ensureMin(error?.code === ErrorCode.TIMEOUT);
+      this.dispatch();
+      return;
+    }
+    if (error) this.hooks.onCrash(error);
+    const verdict = this.restart.onDeath(performance.now());
+    if (verdict === 'quarantine') {
+      this.quarantine(new BulkheadError(ErrorCode.QUARANTINED,
+        `Plugin ${this.template.name} ${this.template.version} is quarantined: ${this.restart.recent(performance.now())} worker deaths ` +
+        'within the restart window; call unquarantine() or upgrade()', { cause: error }));
+      return;
+    }
+    this.stats.restarts++;
+    this.hooks.onRestart({ delayMs: verdict, recent: this.restart.recent(performance.now()) });
+    const replace = () => {
+      if (this.mode === 'running' || this.mode === 'paused') this.ensureMin(true);
+      this.dispatch();
+    };
+    if (verdict === 0) replace();
+    else setTimeout(replace, verdict).unref();
+  }
+
+  /** Keeps at least `min` workers (and one whenever calls wait). */
+  private ensureMin(force = false): void {
+    const want = Math.max(this.options.min, this.queue.length > 0 || force ? 1 : 0);
+    while (this.workers.length < want) this.spawn().catch(() => { /* reported through calls */ });
+  }
+
+  private quarantine(e: BulkheadError): void {
+    this.mode = 'quarantined';
+    this.quarantineError = e;
+    for (const c of this.queue.splice(0)) this.fail(c, e);
+    for (const w of [...this.workers]) w.kill(e);
+    this.hooks.onQuarantine(e);
+  }
+
+  unquarantine(): void {
+    if (this.mode !== 'quarantined') return;
+    this.mode = 'running';
+    this.quarantineError = undefined;
+    this.restart.reset();
+    this.ensureMin(true);
+  }
+
+  private pickWorker(): Worker | undefined {
+    let best: Worker | undefined;
+    for (const w of this.workers) {
+      if (!w.usable || w.inflight.length >= MAX_INFLIGHT_PER_WORKER) continue;
+      if (!best || w.inflight.length < best.inflight.length) best = w;
+    }
+    return best;
+  }
+
+  /** Hands a call to the least busy worker, or queues it (and grows the pool if all are busy). */
+  submit(call: Call): Worker | undefined {
+    if (this.mode === 'running' && this.queue.length === 0) {
+      const w = this.pickWorker();
+      if (w && (w.inflight.length === 0 || !this.grow()) && w.submit(call)) {
+        this.afterSubmit(w);
+        return w;
+      }
+    }
+    // It waits in our queue: keep a private copy so the caller may reuse its buffer.
+    call.input = Uint8Array.prototype.slice.call(call.input);
+    this.queue.push(call);
+    if (this.mode === 'running') {
+      this.grow();
+      this.ensureMin();
+      this.dispatch();
+    }
+    return undefined;
+  }
+
+  /** Starts one more worker when every worker is busy and the pool may grow. */
+  private grow(): boolean {
+    if (this.workers.length + 0 >= this.options.max || this.pendingSpawns > 0) return false;
+    if (this.workers.some((w) => w.usable && w.inflight.length === 0)) return false;
+    this.spawn().catch(() => { /* reported through calls */ });
+    return true;
+  }
+
+  private afterSubmit(w: Worker): void {
+    if (this.options.maxCallsPerWorker > 0 && w.served + w.inflight.length >= this.options.maxCallsPerWorker) {
+      w.state = 'retiring';  // takes no more; replaced once its calls are done
+      this.retireWhenIdle(w);
+    }
+  }
+
+  private retireWhenIdle(w: Worker): void {
+    if (w.inflight.length === 0) {
+      this.stats.recycled++;
+      w.retire();
+      this.ensureMin();
+      return;
+    }
+    const check = () => {
+      if (w.state === 'dead') return;
+      if (w.inflight.length === 0) this.retireWhenIdle(w);
+      else setTimeout(check, 1).unref();
+    };
+    setTimeout(check, 1).unref();
+  }
+
+  dispatch(): void {
+    if (this.mode !== 'running') return;
+    while (this.queue.length > 0) {
+      const c = this.queue[0];
+      if (c.settled) { this.queue.shift(); continue; }
+      const w = this.pickWorker();
+      if (!w || !w.submit(c)) return;
+      this.queue.shift();
+      this.afterSubmit(w);
+    }
+    this.notifyIdle();
+  }
+
+  /** Removes a call still waiting in the queue (its caller aborted). */
+  unqueue(call: Call): void {
+    const i = this.queue.indexOf(call);
+    if (i >= 0) this.queue.splice(i, 1);
+  }
+
+  runningOn(call: Call): Worker | undefined {
+    return this.workers.find((w) => w.inflight[0] === call);
+  }
+
+  private shrinkIdle(): void {
+    if (this.mode !== 'running') return;
+    const now = performance.now();
+    for (const w of [...this.workers]) {
+      if (this.workers.length <= Math.max(this.options.min, 1)) return;
+      if (w.usable && w.inflight.length === 0 && now - w.idleSince >= this.options.idleMs) w.retire();
+    }
+  }
+
+  /** Resolves once no call is in flight on any worker. */
+  idle(): Promise<void> {
+    if (this.inflight === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  private notifyIdle(): void {
+    if (this.idleWaiters.length === 0 || this.inflight > 0) return;
+    const ws = this.idleWaiters;
+    this.idleWaiters = [];
+    ws.forEach((r) => r());
+  }
+
+  /** Stops handing out calls (they queue) and waits for in-flight calls to finish. */
+  async pause(): Promise<void> {
+    this.mode = 'paused';
+    await this.idle();
+  }
+
+  resume(): void {
+    if (this.mode !== 'paused') return;
+    this.mode = 'running';
+    this.ensureMin();
+    this.dispatch();
+  }
+
+  /** Lets in-flight calls finish for up to `graceMs`, then kills everything. */
+  async close(graceMs: number): Promise<void> {
+    if (this.mode === 'closed') return;
+    const wasRunning = this.mode === 'running' || this.mode === 'paused';
+    this.mode = 'draining';
+    const e = new BulkheadError(ErrorCode.CLOSED, `Plugin ${this.template.name} is closed`);
+    for (const c of this.queue.splice(0)) this.fail(c, e);
+    if (wasRunning && graceMs > 0 && this.inflight > 0) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([this.idle(), new Promise((r) => { timer = setTimeout(r, graceMs); })]);
+      clearTimeout(timer);
+    }
+    await this.destroy(e);
+  }
+
+  /** Kills every worker and the template now. */
+  async destroy(e = new BulkheadError(ErrorCode.CLOSED, `Plugin ${this.template.name} is closed`)): Promise<void> {
+    this.mode = 'closed';
+    clearInterval(this.idleTimer);
+    for (const c of this.queue.splice(0)) this.fail(c, e);
+    const deaths = this.workers.map((w) => {
+      w.kill(e);
+      return w.dead;
+    });
+    runtime.unload(this.template.pluginId);
+    // Exit reports come from the zygote within a millisecond or so; never hang on a lost one. The
+    // timer also keeps the event loop alive until they are in.
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([Promise.all(deaths), new Promise((r) => { timer = setTimeout(r, 2000); })]);
+    clearTimeout(timer);
+  }
+
+  /** A worker for a synchronous call: ready, least busy. */
+  syncWorker(): Worker | undefined {
+    return this.mode === 'running' ? this.pickWorker() : undefined;
+  }
+
+  /** Runs `call` synchronously on `w`, settling it (see Plugin.callSync). */
+  runSync(w: Worker, call: Call, spinNs: number): Uint8Array | undefined {
+    if (w.inflight.length === 0) {
+      const r = w.callDirect(call, spinNs);
+      if (typeof r !== 'number') return r;
+      if (r === RingResult.PROTOCOL_ERROR) {
+        throw new BulkheadError(ErrorCode.PROTOCOL, `Worker ${w.pid} broke the ring protocol (${w.channel.protocolError()}); it was killed`, { fn: call.fnName, pid: w.pid });
+      }
+      if (r === RingResult.FULL) {
+        throw new BulkheadError(ErrorCode.NOT_READY, `Worker ${w.pid} could not take the call; use call()`, { fn: call.fnName });
+      }
+      if (r === RingResult.OK || r === RingResult.OTHER) w.pump();
+    } else if (!w.submit(call)) {
+      throw new BulkheadError(ErrorCode.NOT_READY, `The worker's ring is full; retry later or use call()`, { fn: call.fnName });
+    }
+    while (!call.settled) {
+      const r = w.channel.wait(call.deadlineNs, spinNs);
+      if (r === RingResult.OK) {
+        w.pump();
+      } else if (r === RingResult.TIMED_OUT) {
+        w.pump();
+        if (call.settled) break;
+        const e = new BulkheadError(ErrorCode.TIMEOUT, `${call.fnName}() did not finish within its deadline; worker ${w.pid} was killed`, { fn: call.fnName, pid: w.pid });
+        this.fail(call, e);
+        w.kill(e);
+      } else {  // the worker died (or broke the protocol) while we waited
+        w.reapNow();
+        if (!call.settled) {
+          this.fail(call, new BulkheadError(ErrorCode.WORKER_CRASHED, `Worker ${w.pid} died during ${call.fnName}()`, { fn: call.fnName, pid: w.pid, signal: null }));
+        }
+      }
+    }
+    return undefined;
+  }
+}
