@@ -67,6 +67,8 @@ export class Pool {
   private readonly restart: RestartPolicy;
   private readonly idleTimer: NodeJS.Timeout;
   private pendingSpawns = 0;
+  private backoffUntil = 0;
+  private backoffTimer: NodeJS.Timeout | undefined;
   private idleWaiters: Array<() => void> = [];
   readonly stats = { restarts: 0, recycled: 0, spawned: 0 };
 
@@ -116,7 +118,10 @@ export class Pool {
       onLog: this.hooks.onLog,
       onDead: (worker, error, unstarted) => this.onDead(worker, error, unstarted),
       statusName: this.hooks.statusName,
-      onIdle: () => this.notifyIdle(),
+      onIdle: () => {
+        this.notifyIdle();
+        this.dispatch();
+      },
     });
     this.workers.push(w);
     this.pendingSpawns++;
@@ -181,16 +186,22 @@ export class Pool {
     }
     this.stats.restarts++;
     this.hooks.onRestart({ delayMs: verdict, recent: this.restart.recent(performance.now()) });
-    const replace = () => {
-      if (this.mode === 'running' || this.mode === 'paused') this.ensureMin(true);
-      this.dispatch();
-    };
-    if (verdict === 0) replace();
-    else setTimeout(replace, verdict).unref();
+    this.backoffUntil = performance.now() + verdict;
+    if (this.mode === 'running' || this.mode === 'paused') this.ensureMin(true);
+    this.dispatch();
   }
 
-  /** Keeps at least `min` workers (and one whenever calls wait). */
+  /** Keeps at least `min` workers (and one whenever calls wait), but not before a backoff ends. */
   private ensureMin(force = false): void {
+    const wait = this.backoffUntil - performance.now();
+    if (wait > 0) {
+      this.backoffTimer ??= setTimeout(() => {
+        this.backoffTimer = undefined;
+        this.ensureMin(force);
+        this.dispatch();
+      }, wait);
+      return;
+    }
     const want = Math.max(this.options.min, this.queue.length > 0 || force ? 1 : 0);
     while (this.workers.length < want) this.spawn().catch(() => { /* reported through calls */ });
   }
@@ -220,11 +231,11 @@ export class Pool {
     return best;
   }
 
-  /** Hands a call to the least busy worker, or queues it (and grows the pool if all are busy). */
+  /** Hands a call to the least busy worker, or queues it (growing the pool if all are busy). */
   submit(call: Call): Worker | undefined {
     if (this.mode === 'running' && this.queue.length === 0) {
       const w = this.pickWorker();
-      if (w && (w.inflight.length === 0 || !this.grow()) && w.submit(call)) {
+      if (w && (w.inflight.length === 0 || !this.canGrow(1)) && w.submit(call)) {
         this.afterSubmit(w);
         return w;
       }
@@ -232,20 +243,14 @@ export class Pool {
     // It waits in our queue: keep a private copy so the caller may reuse its buffer.
     call.input = Uint8Array.prototype.slice.call(call.input);
     this.queue.push(call);
-    if (this.mode === 'running') {
-      this.grow();
-      this.ensureMin();
-      this.dispatch();
-    }
+    this.ensureMin();
+    this.dispatch();
     return undefined;
   }
 
-  /** Starts one more worker when every worker is busy and the pool may grow. */
-  private grow(): boolean {
-    if (this.workers.length + 0 >= this.options.max || this.pendingSpawns > 0) return false;
-    if (this.workers.some((w) => w.usable && w.inflight.length === 0)) return false;
-    this.spawn().catch(() => { /* reported through calls */ });
-    return true;
+  /** Whether `waiting` calls justify starting another worker now. */
+  private canGrow(waiting: number): boolean {
+    return this.workers.length < this.options.max && this.pendingSpawns < waiting && performance.now() >= this.backoffUntil;
   }
 
   private afterSubmit(w: Worker): void {
@@ -270,13 +275,23 @@ export class Pool {
     setTimeout(check, 1).unref();
   }
 
+  /** Moves queued calls onto workers. While every worker is busy and the pool may grow, calls wait
+   *  for the new worker (or a freed one) instead of piling up behind a busy one. */
   dispatch(): void {
     if (this.mode !== 'running') return;
     while (this.queue.length > 0) {
       const c = this.queue[0];
       if (c.settled) { this.queue.shift(); continue; }
       const w = this.pickWorker();
-      if (!w || !w.submit(c)) return;
+      if (w && w.inflight.length > 0 && (this.pendingSpawns > 0 || this.canGrow(this.queue.length))) {
+        while (this.canGrow(this.queue.length)) this.spawn().catch(() => { /* reported through calls */ });
+        break;
+      }
+      if (!w) {
+        while (this.canGrow(this.queue.length)) this.spawn().catch(() => { /* reported through calls */ });
+        break;
+      }
+      if (!w.submit(c)) break;
       this.queue.shift();
       this.afterSubmit(w);
     }
@@ -347,6 +362,7 @@ export class Pool {
   async destroy(e = new BulkheadError(ErrorCode.CLOSED, `Plugin ${this.template.name} is closed`)): Promise<void> {
     this.mode = 'closed';
     clearInterval(this.idleTimer);
+    if (this.backoffTimer) clearTimeout(this.backoffTimer);
     for (const c of this.queue.splice(0)) this.fail(c, e);
     const deaths = this.workers.map((w) => {
       w.kill(e);

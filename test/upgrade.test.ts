@@ -1,0 +1,63 @@
+// Activation and rollback: a new version takes traffic only after init and its health check pass;
+// on any failure the old version keeps serving.
+import { describe, expect, it } from 'vitest';
+
+import { load, openFds, pluginPath, sha256Of, text, eventually } from './helpers';
+
+const pinned = (name: string) => ({ trust: { sha256: sha256Of(pluginPath(name)) } });
+
+describe('upgrade()', () => {
+  it('switches traffic to a healthy new version', async () => {
+    const p = await load('init_fail', { config: Buffer.from('ok') });
+    expect(p.name).toBe('init_fail');
+    const events: unknown[] = [];
+    p.on('upgrade', (e) => events.push(e));
+    await p.upgrade(pluginPath('echo'), { ...pinned('echo'), healthCheck: { fn: 'upper', input: Buffer.from('hc'), expect: Buffer.from('HC') } });
+    expect(p.name).toBe('echo');
+    expect(text(await p.call('reverse', Buffer.from('abc')))).toBe('cba');
+    expect(events).toEqual([{ from: '1.0.0', to: '1.0.0' }]);
+    await p.close();
+  });
+
+  it('keeps the old version serving when the new one fails init', async () => {
+    const p = await load('echo');
+    const fds = openFds();
+    const e = await p.upgrade(pluginPath('init_fail'), { ...pinned('init_fail'), config: Buffer.from('bad') }).catch((x) => x);
+    expect(e).toMatchObject({ code: 'ERR_UPGRADE_FAILED', reason: 'load' });
+    expect(e.cause).toMatchObject({ code: 'ERR_INIT_FAILED' });
+    expect(p.name).toBe('echo');
+    expect(text(await p.call('echo', Buffer.from('old')))).toBe('old');
+    expect(await eventually(() => openFds() === fds)).toBe(true);  // nothing of the failed load remains
+    await p.close();
+  });
+
+  it('keeps the old version serving when the new one fails its health check', async () => {
+    const p = await load('echo');
+    const e = await p.upgrade(pluginPath('hostile'), { ...pinned('hostile'), healthCheck: { fn: 'segfault' } }).catch((x) => x);
+    expect(e).toMatchObject({ code: 'ERR_UPGRADE_FAILED', reason: 'health-check' });
+    expect(e.cause).toMatchObject({ code: 'ERR_WORKER_CRASHED' });
+    const wrong = await p.upgrade(pluginPath('hostile'), { ...pinned('hostile'), healthCheck: { fn: 'echo', input: Buffer.from('a'), expect: Buffer.from('b') } }).catch((x) => x);
+    expect(wrong).toMatchObject({ code: 'ERR_UPGRADE_FAILED', reason: 'health-check' });
+    expect(p.name).toBe('echo');
+    expect(text(await p.call('upper', Buffer.from('still old')))).toBe('STILL OLD');
+    await p.close();
+  });
+
+  it('refuses a digest mismatch without touching the running version', async () => {
+    const p = await load('echo');
+    await expect(p.upgrade(pluginPath('hostile'), { trust: { sha256: '0'.repeat(64) } })).rejects.toMatchObject({
+      code: 'ERR_UPGRADE_FAILED', cause: expect.objectContaining({ code: 'ERR_VERIFICATION_FAILED' }),
+    });
+    expect(text(await p.call('echo', Buffer.from('ok')))).toBe('ok');
+    await p.close();
+  });
+
+  it('leaves nothing behind when a first load fails', async () => {
+    const warm = await load('echo');
+    const fds = openFds();
+    await expect(load('init_fail', { config: Buffer.from('bad') })).rejects.toMatchObject({ code: 'ERR_INIT_FAILED' });
+    await expect(load('bad_abi')).rejects.toMatchObject({ code: 'ERR_ABI_MISMATCH' });
+    expect(await eventually(() => openFds() === fds)).toBe(true);
+    await warm.close();
+  });
+});
