@@ -19,9 +19,11 @@ const CHILD_TIMEOUT_MS = 60_000;
 interface Comparison {
   what: string;
   ours: [string, string];
-  baseline: [string, string];
-  /** latency: ours/baseline median, pass at or below target; throughput: ours/baseline ops/s, pass at or above. */
-  metric: 'latency' | 'throughput';
+  /** Absent for absolute targets (µs), which have no baseline to divide by. */
+  baseline?: [string, string];
+  /** latency: ours/baseline median, pass at or below target; throughput: ours/baseline ops/s, pass
+   *  at or above; absolute: our median in µs, pass at or below target. */
+  metric: 'latency' | 'throughput' | 'absolute';
   target: number;
 }
 
@@ -35,6 +37,9 @@ const COMPARISONS: Comparison[] = [
   { what: 'pipelined, pool 2 vs worker_threads pump', ours: ['bulkhead_async', 'pipelined-64B-pool2'], baseline: ['baseline_worker_threads', 'pipelined-64B'], metric: 'throughput', target: 5 },
   { what: 'zlib inflate async vs node:zlib', ours: ['bulkhead_zlib', 'inflate-async'], baseline: ['baseline_node_zlib', 'inflateSync'], metric: 'latency', target: 1.2 },
   { what: 'zlib inflate sync vs node:zlib', ours: ['bulkhead_zlib', 'inflate-sync'], baseline: ['baseline_node_zlib', 'inflateSync'], metric: 'latency', target: 1.2 },
+  { what: 'warm worker spawn', ours: ['bulkhead_supervision', 'warm-spawn'], metric: 'absolute', target: 250 },
+  { what: 'crash to replacement serving', ours: ['bulkhead_supervision', 'crash-to-serving'], metric: 'absolute', target: 1000 },
+  { what: 'timeout overshoot', ours: ['bulkhead_supervision', 'timeout-overshoot'], metric: 'absolute', target: 2000 },
 ];
 
 interface Row {
@@ -142,7 +147,11 @@ function judge(rows: Row[]): Verdict[] {
   const find = ([c, v]: [string, string]) => rows.find((r) => r.case === c && r.variant === v)?.result;
   return COMPARISONS.map((cmp) => {
     const ours = find(cmp.ours);
-    const base = find(cmp.baseline);
+    if (cmp.metric === 'absolute') {
+      const a = ours?.medianUs;
+      return a === undefined ? { ...cmp } : { ...cmp, ratio: a, pass: a <= cmp.target };
+    }
+    const base = cmp.baseline && find(cmp.baseline);
     const field = cmp.metric === 'latency' ? 'medianUs' : 'opsPerSec';
     const a = ours?.[field];
     const b = base?.[field];
@@ -176,8 +185,11 @@ function table(rows: Row[], verdicts: Verdict[]): string {
     const res = r.result!;
     const cells = [r.case, r.variant, fmtUs(res.medianUs), fmtUs(res.p99Us), fmtOps(res.opsPerSec)];
     if (!v) return cells;
+    if (v.metric === 'absolute') {
+      return [...cells, '(absolute)', '', `≤ ${v.target} µs`, v.pass === undefined ? 'n/a' : v.pass ? 'pass' : 'MISS'];
+    }
     const target = `${v.metric === 'latency' ? '≤' : '≥'} ${v.target}x`;
-    const base = `${v.baseline[0].replace(/^baseline_/, '')} ${v.baseline[1]}`;
+    const base = `${v.baseline![0].replace(/^baseline_/, '')} ${v.baseline![1]}`;
     if (v.ratio === undefined) return [...cells, base, 'n/a', target, 'no baseline'];
     return [...cells, base, fmtRatio(v.ratio), target, v.pass ? 'pass' : 'MISS'];
   });

@@ -5,6 +5,7 @@ export type { PluginState } from './lifecycle';
 export type { PoolOptions } from './pool';
 export type { RestartOptions } from './restart_policy';
 export { capabilities } from './capabilities';
+export { CHANNEL_NAMES } from './telemetry';
 export type { Capabilities } from './capabilities';
 export { BulkheadError, ErrorCode, isBulkheadError } from './errors';
 export type { ErrorDetails } from './errors';

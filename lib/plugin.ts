@@ -10,6 +10,7 @@ import { encodeSandboxSpec, resolveLimits, resolveReadPaths, type Limits, type P
 import { Pool, resolvePool, type PoolHooks, type PoolOptions } from './pool';
 import { resolveRestart, type RestartOptions } from './restart_policy';
 import { runtime, type LoadFailure } from './runtime';
+import { callChannel } from './telemetry';
 import { readVerified, type TrustOption } from './trust';
 import { checkBytes, checkInt, checkKnownKeys, checkObject, checkSignal, checkString, invalid } from './validate';
 import { classifyExit, type Call, type Worker } from './worker';
@@ -255,6 +256,10 @@ export class Plugin extends EventEmitter {
       return Promise.reject(new BulkheadError(ErrorCode.ABORTED, `${name}() was aborted before it started`, { fn: name, cause: signal.reason }));
     }
     this.stats.calls++;
+    const traced = callChannel.hasSubscribers ? performance.now() : 0;
+    const trace = (code: string) => {
+      callChannel.publish({ plugin: v.name, fn: name, durationUs: Math.round((performance.now() - traced) * 1000), code });
+    };
     return new Promise<Uint8Array>((resolve, reject) => {
       const call: Call = {
         id: this.nextCallId++ >>> 0,
@@ -265,8 +270,8 @@ export class Plugin extends EventEmitter {
         deadlineNs: 0,
         idempotent,
         settled: false,
-        resolve: (out) => { call.settled = true; call.cleanup?.(); resolve(out); },
-        reject: (e) => { call.settled = true; this.stats.failures++; reject(e); },
+        resolve: (out) => { call.settled = true; call.cleanup?.(); if (traced) trace('ok'); resolve(out); },
+        reject: (e) => { call.settled = true; this.stats.failures++; if (traced) trace(e.code); reject(e); },
       };
       if (signal) {
         const onAbort = () => this.abort(v.pool, call, signal);

@@ -6,6 +6,7 @@ import { RingResult } from './native';
 import type { Limits } from './policy';
 import { RestartPolicy, type RestartOptions } from './restart_policy';
 import { runtime } from './runtime';
+import { quarantineChannel, workerExitChannel, workerSpawnChannel } from './telemetry';
 import { checkInt, checkKnownKeys, checkObject, invalid } from './validate';
 import { Worker, type Call } from './worker';
 
@@ -126,12 +127,17 @@ export class Pool {
     this.workers.push(w);
     this.pendingSpawns++;
     this.stats.spawned++;
+    const t0 = performance.now();
     return runtime.spawn(this.template.pluginId, w.id, w.channel.fds()).then(
       (pidfd) => {
         this.pendingSpawns--;
         w.attach(pidfd);
         if (w.state !== 'ready') return;
         this.hooks.place(w);
+        if (workerSpawnChannel.hasSubscribers) {
+          workerSpawnChannel.publish({ plugin: this.template.name, version: this.template.version, pid: w.pid,
+            durationUs: Math.round((performance.now() - t0) * 1000) });
+        }
         if (this.mode === 'closed' || this.mode === 'quarantined') w.kill(this.refusal()!);
         else this.dispatch();
       },
@@ -150,6 +156,10 @@ export class Pool {
   }
 
   private onDead(w: Worker, error: BulkheadError | undefined, unstarted: Call[]): void {
+    if (workerExitChannel.hasSubscribers) {
+      workerExitChannel.publish({ plugin: this.template.name, version: this.template.version, pid: w.pid,
+        code: w.planned || !error ? 'planned' : error.code });
+    }
     const i = this.workers.indexOf(w);
     if (i >= 0) this.workers.splice(i, 1);
     // Calls that were handed to the dead worker but never started: retried only when the caller
@@ -211,6 +221,10 @@ export class Pool {
     this.quarantineError = e;
     for (const c of this.queue.splice(0)) this.fail(c, e);
     for (const w of [...this.workers]) w.kill(e);
+    if (quarantineChannel.hasSubscribers) {
+      quarantineChannel.publish({ plugin: this.template.name, version: this.template.version,
+        recentDeaths: this.restart.recent(performance.now()) });
+    }
     this.hooks.onQuarantine(e);
   }
 
