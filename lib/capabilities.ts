@@ -34,9 +34,32 @@ export interface Capabilities {
   /** Protections missing at this level, in words. */
   gaps: string[];
   cgroup: { path: string | null; unifiedOnly: boolean };
+  /** Reported only; bulkhead's sandbox does not use namespaces. */
+  userNamespaces: { max: number | null; unprivilegedCloneSysctl: number | null };
+  /** Kernel knobs that matter as defence in depth (null where absent). */
+  sysctls: Record<string, number | null>;
 }
 
 let cached: Capabilities | undefined;
+
+function readNumber(file: string): number | null {
+  try {
+    const n = Number(fs.readFileSync(file, 'utf8').trim());
+    return Number.isFinite(n) ? n : null;
+  } catch {
+    return null;
+  }
+}
+
+const SYSCTLS: Record<string, string> = {
+  'kernel.yama.ptrace_scope': '/proc/sys/kernel/yama/ptrace_scope',
+  'kernel.unprivileged_bpf_disabled': '/proc/sys/kernel/unprivileged_bpf_disabled',
+  'kernel.perf_event_paranoid': '/proc/sys/kernel/perf_event_paranoid',
+  'vm.unprivileged_userfaultfd': '/proc/sys/vm/unprivileged_userfaultfd',
+  'kernel.io_uring_disabled': '/proc/sys/kernel/io_uring_disabled',
+  'dev.tty.legacy_tiocsti': '/proc/sys/dev/tty/legacy_tiocsti',
+  'vm.memfd_noexec': '/proc/sys/vm/memfd_noexec',
+};
 
 function cgroupInfo(): Capabilities['cgroup'] {
   try {
@@ -77,6 +100,11 @@ export function capabilities(): Capabilities {
     level,
     gaps,
     cgroup: cgroupInfo(),
+    userNamespaces: {
+      max: readNumber('/proc/sys/user/max_user_namespaces'),
+      unprivilegedCloneSysctl: readNumber('/proc/sys/kernel/unprivileged_userns_clone'),
+    },
+    sysctls: Object.fromEntries(Object.entries(SYSCTLS).map(([k, f]) => [k, readNumber(f)])),
   };
   return cached;
 }
