@@ -40,6 +40,7 @@
         "cpp/zygote/template_process.cc",
         "cpp/zygote/worker_process.cc",
         "cpp/zygote/violation_trap.cc",
+        "cpp/zygote/crash_trap.cc",
         "cpp/zygote/plugin_host.cc",
         "cpp/common/wire.cc",
         "cpp/ring/worker_ring.cc",

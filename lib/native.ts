@@ -57,6 +57,8 @@ export interface ChannelHandle {
   close(): void;
   protocolError(): string;
   faultReport(): [number, number, number];
+  /** The worker's crash slot as it wrote it (hostile; lib/crash_report.ts parses it). Undefined once closed. */
+  crashReport(): import('./crash_report').RawCrashReport | undefined;
 }
 
 export interface Binding {
@@ -69,6 +71,8 @@ export interface Binding {
   closeFd(fd: number): number;
   sealedMemfd(bytes: Uint8Array): number;
   pidfdKill(fd: number): number;
+  /** Nanoseconds the process's main thread has run on a CPU (/proc/<pid>/schedstat), -1 when gone. */
+  cpuTimeNs(pid: number): number;
 }
 
 const ROOT = path.join(__dirname, '..');

@@ -6,8 +6,8 @@ import { assertLevel } from './capabilities';
 import { BulkheadError, ErrorCode } from './errors';
 import { Lifecycle, type PluginState } from './lifecycle';
 import { native } from './native';
-import { encodeSandboxSpec, resolveLimits, resolveReadPaths, type Limits, type PolicyOption, type RequireLevel } from './policy';
-import { Pool, resolvePool, type PoolHooks, type PoolOptions } from './pool';
+import { encodeSandboxSpec, resolveLimits, resolvePolicy, type Limits, type PolicyOption, type RequireLevel } from './policy';
+import { cgroupLimitsFor, Pool, resolvePool, type PoolHooks, type PoolOptions } from './pool';
 import { resolveRestart, type RestartOptions } from './restart_policy';
 import { runtime, type LoadFailure } from './runtime';
 import { callChannel } from './telemetry';
@@ -113,7 +113,7 @@ async function loadVersion(file: unknown, options: unknown, hooks: (v: () => Ver
   checkKnownKeys(o, 'options', [...LOAD_KEYS, 'healthCheck']);
   native();
   const limits = resolveLimits(o.limits);
-  const readPaths = resolveReadPaths(o.policy);
+  const policy = resolvePolicy(o.policy);
   const pool = resolvePool(o.pool);
   const restart = resolveRestart(o.restart);
   const config = o.config === undefined ? new Uint8Array(0) : checkBytes(o.config, 'options.config');
@@ -130,7 +130,8 @@ async function loadVersion(file: unknown, options: unknown, hooks: (v: () => Ver
   const { binding } = native();
   const memfd = binding.sealedMemfd(bytes);
   if (memfd < 0) throw new BulkheadError(ErrorCode.LOAD_FAILED, `Cannot create a sealed memfd (errno ${-memfd})`);
-  const spec = encodeSandboxSpec(limits, readPaths, level, config);
+  const cgroupLimits = cgroupLimitsFor(limits, policy.threads);
+  const spec = encodeSandboxSpec(limits, policy, level, config, cgroupLimits?.memoryBytes !== undefined);
   const pluginId = runtime.allocatePluginId();
   let timer: NodeJS.Timeout | undefined;
   let started: Pool | undefined;
@@ -144,7 +145,7 @@ async function loadVersion(file: unknown, options: unknown, hooks: (v: () => Ver
     ]);
     const resolved: Resolved = { file: path, limits, pool, restart, spinNs: spinUs * 1000 };
     let version!: Version;
-    started = new Pool({ pluginId, name: loaded.name, version: loaded.version }, limits, pool, restart, hooks(() => version));
+    started = new Pool({ pluginId, name: loaded.name, version: loaded.version }, limits, pool, restart, hooks(() => version), cgroupLimits);
     version = {
       pool: started, name: loaded.name, version: loaded.version, functions: Object.freeze([...loaded.functions]),
       fnIndex: new Map(loaded.functions.map((f, i) => [f, i])), resolved,

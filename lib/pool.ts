@@ -1,6 +1,7 @@
 // pool.ts: the workers of one loaded plugin version: spreading calls over them, growing and
 // shrinking between min and max, recycling, replacing the dead by the restart policy, pausing,
 // draining, and quarantine.
+import { probeCgroups, reapStaleCgroups, removeHostCgroups, WorkerCgroup, type CgroupLimits } from './cgroup';
 import { BulkheadError, ErrorCode } from './errors';
 import { RingResult } from './native';
 import type { Limits } from './policy';
@@ -58,6 +59,25 @@ export interface PoolTemplate {
 
 const MAX_INFLIGHT_PER_WORKER = 1024;
 
+let cgroupsPrepared = false;
+
+/** The cgroup limits a worker gets from the plugin's limits, or undefined when none can apply. */
+export function cgroupLimitsFor(limits: Required<Limits>, threads: number): CgroupLimits | undefined {
+  const support = probeCgroups();
+  if (!support.memory && !support.cpu && !support.pids) return undefined;
+  if (!cgroupsPrepared) {
+    cgroupsPrepared = true;
+    reapStaleCgroups();  // leftovers of hosts that crashed
+    process.once('exit', () => removeHostCgroups());
+  }
+  return {
+    memoryBytes: support.memory ? limits.memoryMiB * 1024 * 1024 : undefined,
+    cpuQuotaPercent: support.cpu && limits.cpuQuotaPercent > 0 ? limits.cpuQuotaPercent : undefined,
+    // The worker's own thread plus the threads its policy grants: thread bombs stop here.
+    pidsMax: support.pids ? 1 + threads : undefined,
+  };
+}
+
 export class Pool {
   readonly workers: Worker[] = [];
   private readonly queue: Call[] = [];
@@ -70,12 +90,15 @@ export class Pool {
   private pendingSpawns = 0;
   private backoffUntil = 0;
   private backoffTimer: NodeJS.Timeout | undefined;
+  /** A cgroup made ahead of time for the next worker (creating one takes about a millisecond). */
+  private spareCgroup: WorkerCgroup | undefined;
+  private cgroupSerial = 0;
   private idleWaiters: Array<() => void> = [];
   readonly stats = { restarts: 0, recycled: 0, spawned: 0 };
 
   constructor(readonly template: PoolTemplate, private readonly limits: Required<Limits>,
               readonly options: Required<Omit<PoolOptions, 'size'>>, restart: Required<RestartOptions>,
-              private readonly hooks: PoolHooks) {
+              private readonly hooks: PoolHooks, private readonly cgroupLimits?: CgroupLimits) {
     this.restart = new RestartPolicy(restart);
     this.idleTimer = setInterval(() => this.shrinkIdle(), Math.min(1000, Math.max(10, options.idleMs / 4)));
     this.idleTimer.unref();
@@ -128,11 +151,19 @@ export class Pool {
     this.pendingSpawns++;
     this.stats.spawned++;
     const t0 = performance.now();
+    w.cgroup = this.takeCgroup();
     return runtime.spawn(this.template.pluginId, w.id, w.channel.fds()).then(
       (pidfd) => {
         this.pendingSpawns--;
         w.attach(pidfd);
         if (w.state !== 'ready') return;
+        try {
+          // Before its first call: memory it touches from here on is charged to its own cgroup.
+          w.cgroup?.addPid(w.pid);
+        } catch (e) {
+          w.kill(e as BulkheadError);
+          return;
+        }
         this.hooks.place(w);
         if (workerSpawnChannel.hasSubscribers) {
           workerSpawnChannel.publish({ plugin: this.template.name, version: this.template.version, pid: w.pid,
@@ -146,6 +177,24 @@ export class Pool {
         w.kill(e);
         throw e;
       });
+  }
+
+  private takeCgroup(): WorkerCgroup | undefined {
+    if (!this.cgroupLimits) return undefined;
+    const cg = this.spareCgroup ?? this.newCgroup();
+    this.spareCgroup = undefined;
+    setImmediate(() => {
+      if (this.mode !== 'closed' && !this.spareCgroup) this.spareCgroup = this.newCgroup();
+    });
+    return cg;
+  }
+
+  private newCgroup(): WorkerCgroup | undefined {
+    try {
+      return WorkerCgroup.create(`p${this.template.pluginId}-w${++this.cgroupSerial}`, this.cgroupLimits);
+    } catch {
+      return undefined;  // limits degrade to rlimits; capabilities() says why
+    }
   }
 
   private fail(c: Call, e: BulkheadError): void {
@@ -377,6 +426,8 @@ export class Pool {
     this.mode = 'closed';
     clearInterval(this.idleTimer);
     if (this.backoffTimer) clearTimeout(this.backoffTimer);
+    this.spareCgroup?.remove();
+    this.spareCgroup = undefined;
     for (const c of this.queue.splice(0)) this.fail(c, e);
     const deaths = this.workers.map((w) => {
       w.kill(e);

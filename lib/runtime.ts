@@ -119,6 +119,13 @@ class Runtime {
   unload(pluginId: number): void {
     this.templateExits.delete(pluginId);
     this.zygote?.send(Wire.UNLOAD, pluginId, 0, 0, new Uint8Array(0), []);
+    this.failSpawnsOf(pluginId, new BulkheadError(ErrorCode.CLOSED, 'The plugin was unloaded while a worker was starting'));
+  }
+
+  /** A template that is gone will never answer its spawn requests. */
+  private failSpawnsOf(pluginId: number, e: BulkheadError): void {
+    const prefix = `${pluginId}:`;
+    for (const key of [...this.spawns.keys()]) if (key.startsWith(prefix)) this.failSpawn(key, e);
   }
 
   /** Calls `listener` once when process `pid` (a worker) is reaped. */
@@ -222,6 +229,7 @@ class Runtime {
       else this.failLoad(pluginId, { kind: 'exit', status });
       return;
     }
+    this.failSpawnsOf(pluginId, new BulkheadError(ErrorCode.ZYGOTE, 'The template exited while a worker was starting'));
     const t = this.templateExits.get(pluginId);
     if (t) {
       this.templateExits.delete(pluginId);

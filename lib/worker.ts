@@ -2,6 +2,7 @@
 // calls in flight on it (served strictly in order), their deadlines, and how its death is told.
 import * as os from 'node:os';
 
+import { parseCrashReport } from './crash_report';
 import { BulkheadError, ErrorCode } from './errors';
 import { native, RingResult, type ChannelHandle } from './native';
 import { runtime } from './runtime';
@@ -25,6 +26,7 @@ export interface Call {
 
 /** The slice of lib/cgroup.ts a worker needs. */
 export interface WorkerCgroupLike {
+  addPid(pid: number): void;
   oomKills(): number;
   remove(): boolean;
 }
@@ -100,6 +102,8 @@ export class Worker {
   served = 0;
   /** performance.now() when it last became idle. */
   idleSince = performance.now();
+  /** The call completed last, for attributing the log lines that follow its response. */
+  private lastDone: Call | undefined;
   /** Per-worker cgroup, when the machine offers one. */
   cgroup: WorkerCgroupLike | undefined;
   /** Calls submitted to its ring, oldest (the running one) first. */
@@ -163,6 +167,7 @@ export class Worker {
     const r = this.channel.call(call.id, call.fn, call.input, call.deadlineNs, spinNs);
     if (typeof r !== 'number') {
       this.inflight.shift();
+      this.lastDone = call;
       this.served++;
       this.idleSince = performance.now();
       call.settled = true;
@@ -189,7 +194,9 @@ export class Worker {
       const code = d[i + 2] as number;
       const body = d[i + 3];
       if (kind === 1) {
-        this.hooks.onLog(code, body as string, this.inflight.find((c) => c.id === callId)?.fnName);
+        // A call's log lines follow its response, so its function is usually the one just done.
+        const fn = this.lastDone?.id === callId ? this.lastDone.fnName : this.inflight.find((c) => c.id === callId)?.fnName;
+        this.hooks.onLog(code, body as string, fn);
         continue;
       }
       const call = this.inflight[0];
@@ -198,6 +205,7 @@ export class Worker {
         return false;
       }
       this.inflight.shift();
+      this.lastDone = call;
       this.served++;
       if (this.inflight.length === 0) {
         this.channel.ref(false);
@@ -308,6 +316,9 @@ export class Worker {
     const running = this.inflight[0];
     const oom = this.cgroup !== undefined && this.cgroup.oomKills() > 0;
     const error = this.killError ?? classifyExit(status, this.channel.faultReport(), this.pid, running?.fnName, oom);
+    if (!this.killError && error.code === ErrorCode.WORKER_CRASHED) {
+      error.report = parseCrashReport(this.channel.crashReport());
+    }
     this.state = 'dead';
     if (this.timer) clearTimeout(this.timer);
     const unstarted = this.inflight.splice(1).filter((c) => !c.settled);

@@ -61,6 +61,7 @@ Napi::Function ChannelHandle::Define(Napi::Env env) {
                          InstanceMethod("close", &ChannelHandle::Close),
                          InstanceMethod("protocolError", &ChannelHandle::ProtocolError),
                          InstanceMethod("faultReport", &ChannelHandle::FaultReport),
+                         InstanceMethod("crashReport", &ChannelHandle::CrashReport),
                      });
 }
 
@@ -264,6 +265,36 @@ Napi::Value ChannelHandle::FaultReport(const Napi::CallbackInfo& info) {
   a.Set(1u, Napi::Number::New(env, f.arch));
   a.Set(2u, Napi::Number::New(env, f.nr));
   return a;
+}
+
+// crashReport() -> {kind, signo, code, address, frameCount, frames: [{module, offset, symbol,
+// moduleName} x BH_CRASH_MAX_FRAMES]} exactly as the worker wrote them, from one copy of the
+// region's crash slot: numbers, BigInts for the 64-bit fields, the raw name bytes as Buffers.
+// Hostile; lib/crash_report.ts validates. Read it before close(): undefined after.
+Napi::Value ChannelHandle::CrashReport(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!ring_ || closed_) return env.Undefined();
+  const bh_crash c = ring_->ReadCrash();
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("kind", Napi::Number::New(env, c.kind));
+  o.Set("signo", Napi::Number::New(env, c.signo));
+  o.Set("code", Napi::Number::New(env, c.code));
+  o.Set("address", Napi::BigInt::New(env, static_cast<uint64_t>(c.addr)));
+  o.Set("frameCount", Napi::Number::New(env, c.frame_count));
+  Napi::Array frames = Napi::Array::New(env, BH_CRASH_MAX_FRAMES);
+  for (uint32_t i = 0; i < BH_CRASH_MAX_FRAMES; i++) {
+    const bh_crash_frame& f = c.frames[i];
+    Napi::Object fo = Napi::Object::New(env);
+    fo.Set("module", Napi::Number::New(env, f.module));
+    fo.Set("offset", Napi::BigInt::New(env, static_cast<uint64_t>(f.offset)));
+    fo.Set("symbol", Napi::Buffer<uint8_t>::Copy(env, reinterpret_cast<const uint8_t*>(f.symbol),
+                                                 sizeof f.symbol));
+    fo.Set("moduleName", Napi::Buffer<uint8_t>::Copy(env, reinterpret_cast<const uint8_t*>(f.module_name),
+                                                     sizeof f.module_name));
+    frames.Set(i, fo);
+  }
+  o.Set("frames", frames);
+  return o;
 }
 
 void ChannelHandle::StopWatch() {

@@ -35,6 +35,7 @@ class ChannelHandle : public Napi::ObjectWrap<ChannelHandle> {
   Napi::Value Close(const Napi::CallbackInfo& info);
   Napi::Value ProtocolError(const Napi::CallbackInfo& info);
   Napi::Value FaultReport(const Napi::CallbackInfo& info);
+  Napi::Value CrashReport(const Napi::CallbackInfo& info);
 
   static void OnEvent(uv_poll_t* handle, int status, int events);
   static void CleanupHook(void* arg);

@@ -95,6 +95,30 @@ Napi::Value PidfdKill(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), rc);
 }
 
+// cpuTimeNs(pid) -> nanoseconds the process's main thread has spent on a CPU (the first field of
+// /proc/<pid>/schedstat), or -1 when the process is gone. Other threads are not counted. The
+// caller must know `pid` is still its worker (a live pidfd): pids are recycled.
+Napi::Value CpuTimeNs(const Napi::CallbackInfo& info) {
+  const int pid = info[0].As<Napi::Number>().Int32Value();
+  double ns = -1;
+  if (pid > 0) {
+    char path[48];
+    snprintf(path, sizeof path, "/proc/%d/schedstat", pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd >= 0) {
+      char buf[128];
+      ssize_t n = read(fd, buf, sizeof buf - 1);
+      close(fd);
+      unsigned long long v;
+      if (n > 0) {
+        buf[n] = '\0';
+        if (sscanf(buf, "%llu", &v) == 1) ns = static_cast<double>(v);
+      }
+    }
+  }
+  return Napi::Number::New(info.Env(), ns);
+}
+
 Napi::Value CloseFd(const Napi::CallbackInfo& info) {
   int fd = info[0].As<Napi::Number>().Int32Value();
   return Napi::Number::New(info.Env(), fd >= 0 && close(fd) == 0 ? 0 : errno);
@@ -108,6 +132,7 @@ void DefineProbe(Napi::Env env, Napi::Object exports) {
   exports.Set("archName", Napi::Function::New(env, ArchNameOf));
   exports.Set("pidOfPidfd", Napi::Function::New(env, PidOfPidfd));
   exports.Set("closeFd", Napi::Function::New(env, CloseFd));
+  exports.Set("cpuTimeNs", Napi::Function::New(env, CpuTimeNs));
   exports.Set("sealedMemfd", Napi::Function::New(env, SealedMemfd));
   exports.Set("pidfdKill", Napi::Function::New(env, PidfdKill));
 }

@@ -21,6 +21,8 @@ static_assert(offsetof(bh_region_header, req_head) % 64 == 0, "req_head on its o
 static_assert(offsetof(bh_region_header, resp_tail) % 64 == 0, "resp_tail on its own line");
 static_assert(offsetof(bh_region_header, resp_head) % 64 == 0, "resp_head on its own line");
 static_assert(sizeof(bh_region_header) <= BH_REGION_HEADER_BYTES, "header fits its page");
+static_assert(offsetof(bh_region_header, fault) == 448, "the header only ever grows at its end");
+static_assert(sizeof(bh_crash_frame) == 88, "crash frame layout");
 
 #ifndef MFD_NOEXEC_SEAL
 #define MFD_NOEXEC_SEAL 0x0008U
@@ -235,6 +237,12 @@ bh_fault HostRing::ReadFault() const {
   bh_fault f;
   memcpy(&f, &h_->fault, sizeof f);
   return f;
+}
+
+bh_crash HostRing::ReadCrash() const {
+  bh_crash c;
+  memcpy(&c, &h_->crash, sizeof c);
+  return c;
 }
 
 void HostRing::ClearEvent() {

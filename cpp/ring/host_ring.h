@@ -62,6 +62,8 @@ class HostRing {
 
   // A copy of the worker's fault report (hostile: the caller validates every field).
   bh_fault ReadFault() const;
+  // A copy of the worker's crash report, taken once (hostile: the caller validates every field).
+  bh_crash ReadCrash() const;
 
  private:
   Result Fail(const std::string& why);

@@ -5,7 +5,8 @@
  * make the host's mapping SIGBUS). It holds:
  *
  *   [0, BH_REGION_HEADER_BYTES)         header: geometry (host-written once), ring indices and
- *                                        wake-up words, each on its own cache line; the fault report
+ *                                        wake-up words, each on its own cache line; the fault
+ *                                        and crash reports
  *   [REQ_OFF, REQ_OFF + capacity)        request ring: host produces, worker consumes
  *   [RESP_OFF, RESP_OFF + capacity)      response ring: worker produces, host consumes
  *
@@ -66,9 +67,46 @@ typedef struct bh_fault {
   uint32_t kind;   /* BH_FAULT_* */
   uint32_t arch;   /* AUDIT_ARCH_* of the trapped syscall */
   int32_t nr;      /* syscall number as the kernel saw it (x32 bit included) */
-  uint32_t signo;  /* reserved for crash reports */
-  uint64_t addr;   /* reserved for crash reports */
+  uint32_t signo;  /* unused (crash reports live in bh_crash) */
+  uint64_t addr;   /* unused */
 } bh_fault;
+
+/*
+ * Crash report: written by the worker's handler for SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT and
+ * SIGTRAP (on its alternate signal stack), before the signal's default action kills it. Built from
+ * the worker's own memory only. Hostile to the host like everything else here: the host copies
+ * the struct once and validates every field (lib/crash_report.ts).
+ *
+ * Filled in order: signo, code, addr and frame 0 (the faulting pc from the signal context), then
+ * kind = BH_CRASH_MAGIC, then one frame at a time from a stack walk, frame_count raised after
+ * each. A walk that faults itself kills the worker with the report as far as it got.
+ */
+#define BH_CRASH_MAGIC 0x48535243u /* "CRSH" little-endian */
+#define BH_CRASH_MAX_FRAMES 16u
+#define BH_CRASH_SYMBOL_BYTES 48u
+#define BH_CRASH_MODULE_BYTES 24u
+
+/* bh_crash_frame.module */
+#define BH_CRASH_MODULE_PLUGIN 0u  /* the plugin's shared object */
+#define BH_CRASH_MODULE_OTHER 1u   /* another loaded module (libc, ...): module_name says which */
+#define BH_CRASH_MODULE_UNKNOWN 2u /* no module maps the pc; offset is the pc itself */
+
+typedef struct bh_crash_frame {
+  uint32_t module;                          /* BH_CRASH_MODULE_* */
+  uint32_t reserved;                        /* zero */
+  uint64_t offset;                          /* pc - the module's load bias (an ELF address) */
+  char symbol[BH_CRASH_SYMBOL_BYTES];       /* dynamic symbol containing the pc, NUL-padded; empty if none */
+  char module_name[BH_CRASH_MODULE_BYTES];  /* OTHER: basename of the module's file, NUL-padded */
+} bh_crash_frame;
+
+typedef struct bh_crash {
+  uint32_t kind;         /* BH_CRASH_MAGIC once frame 0 is written; 0 before */
+  uint32_t signo;        /* the fatal signal */
+  int32_t code;          /* its si_code */
+  uint32_t frame_count;  /* frames[0, frame_count) are written; at most BH_CRASH_MAX_FRAMES */
+  uint64_t addr;         /* si_addr for a kernel-generated signal (si_code > 0), else 0 */
+  bh_crash_frame frames[BH_CRASH_MAX_FRAMES]; /* innermost (the faulting pc) first */
+} bh_crash;
 
 /* Header. Cache-line separated so the two sides do not false-share. */
 typedef struct bh_region_header {
@@ -99,6 +137,7 @@ typedef struct bh_region_header {
   uint8_t pad6[56];
 
   bh_fault fault;           /* worker: last fault report (hostile to the host) */
+  bh_crash crash;           /* worker: crash report (hostile to the host) */
 } bh_region_header;
 
 #define BH_REQ_RING_OFFSET ((uint64_t)BH_REGION_HEADER_BYTES)

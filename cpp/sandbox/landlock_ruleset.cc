@@ -40,6 +40,13 @@ struct PathBeneathAttr {
 
 constexpr uint64_t kFsRead = LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_READ_DIR;
 constexpr uint64_t kFsExecute = LANDLOCK_ACCESS_FS_EXECUTE;
+constexpr uint64_t kFsWrite = LANDLOCK_ACCESS_FS_WRITE_FILE | LANDLOCK_ACCESS_FS_MAKE_REG |
+                              LANDLOCK_ACCESS_FS_MAKE_DIR | LANDLOCK_ACCESS_FS_REMOVE_FILE |
+                              LANDLOCK_ACCESS_FS_REMOVE_DIR | LANDLOCK_ACCESS_FS_TRUNCATE;
+// The rights that apply to a file itself; the rest apply to directories only.
+constexpr uint64_t kFsFileRights = LANDLOCK_ACCESS_FS_EXECUTE | LANDLOCK_ACCESS_FS_WRITE_FILE |
+                                   LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_TRUNCATE |
+                                   LANDLOCK_ACCESS_FS_IOCTL_DEV;
 
 uint64_t HandledFs(int abi) {
   uint64_t fs = (LANDLOCK_ACCESS_FS_MAKE_SYM << 1) - 1;  // ABI 1: bits 0..12
@@ -79,11 +86,13 @@ int EnforceLandlock(const std::vector<PathGrant>& grants, int min_abi) {
     if (fd < 0) continue;  // a path that does not exist grants nothing
     PathBeneathAttr pb{};
     pb.parent_fd = fd;
-    pb.allowed_access = kFsRead | (g.execute ? kFsExecute : 0);
+    // A right the ruleset does not handle is EINVAL (TRUNCATE before ABI 3).
+    pb.allowed_access =
+        (kFsRead | (g.execute ? kFsExecute : 0) | (g.write ? kFsWrite : 0)) & attr.handled_access_fs;
     // Directory-only rights on a file are EINVAL; retry with the file rights alone.
     long rc = syscall(__NR_landlock_add_rule, ruleset, LANDLOCK_RULE_PATH_BENEATH, &pb, 0);
     if (rc != 0 && errno == EINVAL) {
-      pb.allowed_access &= ~static_cast<uint64_t>(LANDLOCK_ACCESS_FS_READ_DIR);
+      pb.allowed_access &= kFsFileRights;
       rc = syscall(__NR_landlock_add_rule, ruleset, LANDLOCK_RULE_PATH_BENEATH, &pb, 0);
     }
     int saved = errno;

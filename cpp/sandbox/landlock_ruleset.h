@@ -2,7 +2,8 @@
 //
 // Every filesystem right the ABI knows is handled (so denied unless a rule grants it), TCP bind and
 // connect are handled with no port granted (ABI 4+), and abstract UNIX sockets and signals are
-// scoped to the domain (ABI 6+). A grant is a path plus read-only or read-and-execute rights.
+// scoped to the domain (ABI 6+). A grant is a path plus read-only, read-and-execute or
+// read-and-write rights.
 #ifndef BULKHEAD_SANDBOX_LANDLOCK_RULESET_H
 #define BULKHEAD_SANDBOX_LANDLOCK_RULESET_H
 
@@ -14,6 +15,10 @@ namespace bulkhead {
 struct PathGrant {
   std::string path;
   bool execute = false;  // read + execute (libraries); otherwise read-only
+  // Read + write: write files, create regular files and directories, remove them, and truncate
+  // (ABI 3+). Never links, renames across directories (REFER), device nodes, FIFOs, sockets or
+  // symlinks.
+  bool write = false;
 };
 
 // The kernel's Landlock ABI version, or -errno (ENOSYS: no kernel support or blocked by an outer

@@ -34,28 +34,41 @@ class Reader {
 constexpr uint32_t kMaxPaths = 64;
 constexpr uint32_t kMaxPathBytes = 4096;
 
+bool ReadPaths(Reader* r, std::vector<std::string>* out) {
+  uint32_t npaths;
+  if (!r->U32(&npaths) || npaths > kMaxPaths) return false;
+  out->clear();
+  for (uint32_t i = 0; i < npaths; i++) {
+    uint32_t plen;
+    const uint8_t* p;
+    if (!r->U32(&plen) || plen == 0 || plen > kMaxPathBytes || !r->Bytes(plen, &p)) return false;
+    if (memchr(p, 0, plen) != nullptr) return false;
+    out->emplace_back(reinterpret_cast<const char*>(p), plen);
+  }
+  return true;
+}
+
 }  // namespace
 
 bool DecodeSandboxSpec(const uint8_t* data, size_t len, SandboxSpec* out) {
   Reader r(data, len);
-  uint32_t magic, version, npaths, config_len;
+  uint32_t magic, version, config_len;
   if (!r.U32(&magic) || magic != kSandboxSpecMagic) return false;
   if (!r.U32(&version) || version != kSandboxSpecVersion) return false;
   if (!r.U64(&out->address_space_bytes) || !r.U64(&out->file_size_bytes)) return false;
   if (!r.U32(&out->open_files) || !r.U32(&out->min_landlock_abi)) return false;
-  if (!r.U32(&npaths) || npaths > kMaxPaths) return false;
-  out->read_paths.clear();
-  for (uint32_t i = 0; i < npaths; i++) {
-    uint32_t plen;
-    const uint8_t* p;
-    if (!r.U32(&plen) || plen == 0 || plen > kMaxPathBytes || !r.Bytes(plen, &p)) return false;
-    if (memchr(p, 0, plen) != nullptr) return false;
-    out->read_paths.emplace_back(reinterpret_cast<const char*>(p), plen);
-  }
+  if (!ReadPaths(&r, &out->read_paths)) return false;
   const uint8_t* cfg;
   if (!r.U32(&config_len) || !r.Bytes(config_len, &cfg)) return false;
   out->config.assign(cfg, cfg + config_len);
+  if (!r.U32(&out->threads) || out->threads > kMaxThreadGrant) return false;
+  if (!ReadPaths(&r, &out->write_paths)) return false;
   return r.AtEnd();
+}
+
+uint64_t FileSizeLimit(const SandboxSpec& spec) {
+  if (spec.file_size_bytes == 0 && !spec.write_paths.empty()) return kDefaultWriteFileSizeBytes;
+  return spec.file_size_bytes;
 }
 
 }  // namespace bulkhead

@@ -2,7 +2,8 @@
 //
 // Encoded by lib/policy.ts (little-endian): u32 magic "BHLS", u32 version, u64 address-space
 // limit, u64 file-size limit, u32 open-file limit, u32 minimum Landlock ABI (0 = best effort),
-// u32 path count, then per path u32 length + bytes, then u32 config length + bytes.
+// u32 read-path count, then per path u32 length + bytes, then u32 config length + bytes; since
+// version 2: u32 thread grant, u32 write-path count, then per path u32 length + bytes.
 #ifndef BULKHEAD_SANDBOX_SANDBOX_SPEC_H
 #define BULKHEAD_SANDBOX_SANDBOX_SPEC_H
 
@@ -15,16 +16,24 @@
 namespace bulkhead {
 
 constexpr uint32_t kSandboxSpecMagic = 0x534c4842u;  // "BHLS"
-constexpr uint32_t kSandboxSpecVersion = 1;
+constexpr uint32_t kSandboxSpecVersion = 2;
+constexpr uint32_t kMaxThreadGrant = 256;
+// RLIMIT_FSIZE when directories are writable and the caller set no limit: never unbounded.
+constexpr uint64_t kDefaultWriteFileSizeBytes = 64ull << 20;
 
 struct SandboxSpec {
   uint64_t address_space_bytes = 0;  // RLIMIT_AS, 0 = leave as is
-  uint64_t file_size_bytes = 0;      // RLIMIT_FSIZE
+  uint64_t file_size_bytes = 0;      // RLIMIT_FSIZE, 0 = none set (see FileSizeLimit)
   uint32_t open_files = 64;          // RLIMIT_NOFILE
   uint32_t min_landlock_abi = 0;
   std::vector<std::string> read_paths;
   std::vector<uint8_t> config;
+  uint32_t threads = 0;              // 0: no threads; N: threads may be created (a cgroup bounds N)
+  std::vector<std::string> write_paths;  // read + write beneath these
 };
+
+// The RLIMIT_FSIZE to apply, 0 for none.
+uint64_t FileSizeLimit(const SandboxSpec& spec);
 
 // Returns false on any malformed or oversized field.
 bool DecodeSandboxSpec(const uint8_t* data, size_t len, SandboxSpec* out);

@@ -55,9 +55,12 @@ class RuleSet {
   std::vector<SyscallRule> rules_;
 };
 
+// O_TMPFILE without the O_DIRECTORY bit it includes: testing all of O_TMPFILE would also refuse
+// every O_DIRECTORY open (opendir).
+constexpr uint64_t kTmpfileBit = O_TMPFILE & ~O_DIRECTORY;
 // Flags that let open() create, write or truncate. Paths themselves are Landlock's business;
 // refusing write modes here keeps files read-only even where Landlock is missing.
-constexpr uint64_t kOpenWriteFlags = O_ACCMODE | O_CREAT | O_TRUNC | O_APPEND | O_TMPFILE;
+constexpr uint64_t kOpenWriteFlags = O_ACCMODE | O_CREAT | O_TRUNC | O_APPEND | kTmpfileBit;
 
 void AddMemory(RuleSet* r, SeccompPhase phase) {
   // The allocator and the plugin's own buffers.
@@ -91,7 +94,43 @@ void AddMemory(RuleSet* r, SeccompPhase phase) {
   r->Add(__NR_madvise, std::move(madvise), Errno(EPERM));
 }
 
-void AddFiles(RuleSet* r) {
+// Opens, by the flags argument (`arg`).
+std::vector<Branch> OpenBranches(int arg, bool file_writes) {
+  if (!file_writes) return {{{Clear(arg, kOpenWriteFlags)}, kAllow}};
+  // With a write grant (Landlock required, see SeccompOptions): any mode, Landlock decides the
+  // path (WRITE_FILE, MAKE_REG and TRUNCATE beneath the grant only). Truncation only together
+  // with write access: below Landlock ABI 3 an O_RDONLY|O_TRUNC open is checked as a read, and
+  // would empty a file that is only readable. O_TMPFILE never: an unnamed file Landlock checks
+  // differently, and no plugin needs one.
+  return {{{Clear(arg, kTmpfileBit | O_TRUNC)}, kAllow},
+          {{Clear(arg, kTmpfileBit), Set(arg, O_WRONLY)}, kAllow},
+          {{Clear(arg, kTmpfileBit), Set(arg, O_RDWR)}, kAllow}};
+}
+
+// Calls that change the filesystem. Without a write grant they fail, as they always did; with
+// one, Landlock confines them to the granted directories (EACCES elsewhere).
+void AddFileWrites(RuleSet* r, bool file_writes) {
+  std::vector<int> calls = {__NR_mkdirat, __NR_unlinkat, __NR_ftruncate, __NR_fallocate};
+#if defined(__x86_64__)
+  // glibc's mkdir, rmdir, unlink and rename use these on x86-64, not the *at forms.
+  calls.insert(calls.end(), {__NR_mkdir, __NR_rmdir, __NR_unlink, __NR_rename, __NR_renameat});
+#endif
+  if (!file_writes) {
+    for (int nr : calls) r->Fail(nr, EPERM);
+    r->Fail(__NR_renameat2, EPERM);
+    return;
+  }
+  // mkdirat/mkdir: MAKE_DIR; unlinkat/unlink/rmdir: REMOVE_FILE and REMOVE_DIR; rename and
+  // renameat: REMOVE_* at the source and MAKE_* at the target, within one directory (no REFER
+  // right is granted, so a move between directories is EXDEV). ftruncate and fallocate act on a
+  // descriptor opened for writing, which only a granted directory yields; RLIMIT_FSIZE bounds
+  // the size they set (SIGXFSZ).
+  for (int nr : calls) r->Allow(nr);
+  // renameat2 with flags 0 is renameat; RENAME_EXCHANGE and RENAME_WHITEOUT are not needed.
+  r->Add(__NR_renameat2, {{{Is(4, 0)}, kAllow}}, Errno(EPERM));
+}
+
+void AddFiles(RuleSet* r, const SeccompOptions& o) {
   // Descriptor I/O on what the process already holds (its ring, files it was allowed to open).
   for (int nr : {__NR_read, __NR_write, __NR_readv, __NR_writev, __NR_pread64, __NR_pwrite64,
                  __NR_lseek, __NR_close, __NR_getdents64, __NR_fstatfs, __NR_fsync,
@@ -108,11 +147,13 @@ void AddFiles(RuleSet* r) {
 #ifdef __NR_poll
   r->Allow(__NR_poll);
 #endif
-  // Read-only opens; Landlock decides which paths (EACCES outside the grant).
-  r->Add(__NR_openat, {{{Clear(2, kOpenWriteFlags)}, kAllow}}, Errno(EPERM));
+  // Read-only opens unless the policy grants writable directories; Landlock decides which paths
+  // (EACCES outside the grant).
+  r->Add(__NR_openat, OpenBranches(2, o.file_writes), Errno(EPERM));
 #ifdef __NR_open
-  r->Add(__NR_open, {{{Clear(1, kOpenWriteFlags)}, kAllow}}, Errno(EPERM));
+  r->Add(__NR_open, OpenBranches(1, o.file_writes), Errno(EPERM));
 #endif
+  AddFileWrites(r, o.file_writes);
   // openat2 hides its flags in memory: ENOSYS makes libc fall back to openat, which we can check.
   r->Fail(__NR_openat2, ENOSYS);
   // fstat() is fstatat(fd, "", AT_EMPTY_PATH) in glibc; path-based stat leaks metadata Landlock
@@ -137,16 +178,15 @@ void AddFiles(RuleSet* r) {
                  __NR_fchmodat, __NR_fchown, __NR_fchownat, __NR_utimensat, __NR_setxattr,
                  __NR_lsetxattr, __NR_fsetxattr, __NR_getxattr, __NR_lgetxattr, __NR_fgetxattr,
                  __NR_listxattr, __NR_llistxattr, __NR_flistxattr, __NR_removexattr,
-                 __NR_lremovexattr, __NR_fremovexattr, __NR_flock, __NR_mkdirat, __NR_unlinkat,
-                 __NR_renameat2, __NR_linkat, __NR_symlinkat, __NR_mknodat, __NR_truncate,
-                 __NR_ftruncate, __NR_fallocate, __NR_faccessat, __NR_faccessat2, __NR_statfs,
-                 __NR_memfd_create, __NR_sysinfo}) {
+                 __NR_lremovexattr, __NR_fremovexattr, __NR_flock, __NR_linkat,
+                 __NR_symlinkat, __NR_mknodat, __NR_truncate, __NR_faccessat, __NR_faccessat2,
+                 __NR_statfs, __NR_memfd_create, __NR_sysinfo}) {
     r->Fail(nr, EPERM);
   }
 #if defined(__x86_64__)
   for (int nr : {__NR_readlink, __NR_chmod, __NR_chown, __NR_lchown, __NR_utime, __NR_utimes,
-                 __NR_futimesat, __NR_mkdir, __NR_rmdir, __NR_unlink, __NR_rename, __NR_renameat,
-                 __NR_link, __NR_symlink, __NR_mknod, __NR_access, __NR_stat, __NR_lstat}) {
+                 __NR_futimesat, __NR_link, __NR_symlink, __NR_mknod, __NR_access, __NR_stat,
+                 __NR_lstat}) {
     r->Fail(nr, EPERM);
   }
 #endif
@@ -196,8 +236,9 @@ void AddProcess(RuleSet* r, const SeccompOptions& o) {
           {{Is(0, PR_SET_PDEATHSIG), Is(1, SIGKILL)}, kAllow},
           {{Is(0, PR_SET_PTRACER)}, Errno(EPERM)}},
          kTrap);
-  // New processes and threads: none. clone3 hides its flags in memory, so it answers ENOSYS and
-  // libc falls back to clone, whose flags we can see (REDTEAM #6, #7).
+  // New processes: none; threads only with a grant (clone, below). clone3 hides its flags in
+  // memory, so it answers ENOSYS and libc falls back to clone, whose flags we can see
+  // (REDTEAM #6, #7).
   r->Fail(__NR_clone3, ENOSYS);
 #ifdef __NR_fork
   r->Fail(__NR_fork, EPERM);
@@ -217,17 +258,27 @@ void AddProcess(RuleSet* r, const SeccompOptions& o) {
   }
 
   if (o.phase == SeccompPhase::kLoad) {
-    // The template starts workers with one exact flag set; any other clone (fork, threads)
-    // fails. Workers' pids are unknown here, so signal targets are limited by the worker's own
+    // The template starts workers with one exact flag set; any other clone (fork, or threads
+    // without a grant) fails. Workers' pids are unknown here, so signal targets are limited by the worker's own
     // policy and by Landlock's signal scoping, not by this one.
-    r->Add(__NR_clone, {{{Is(0, kWorkerCloneFlags)}, kAllow}}, Errno(EPERM));
+    std::vector<Branch> clone = {{{Is(0, kWorkerCloneFlags)}, kAllow}};
+    // A thread grant lets init() start threads too; glibc's exact flag set only.
+    if (o.threads) clone.push_back({{Is(0, kThreadCloneFlags)}, kAllow});
+    r->Add(__NR_clone, std::move(clone), Errno(EPERM));
     r->Allow(__NR_kill);
     r->Allow(__NR_tgkill);
     // The template's control socket: spawn requests in, pidfds out.
     r->Add(__NR_recvmsg, {{{Is(0, static_cast<uint64_t>(o.template_sock_fd))}, kAllow}}, kTrap);
     r->Add(__NR_sendmsg, {{{Is(0, static_cast<uint64_t>(o.template_sock_fd))}, kAllow}}, kTrap);
   } else {
-    r->Fail(__NR_clone, EPERM);
+    if (o.threads) {
+      // Threads share this process's memory, descriptors, sandbox and fate: exactly glibc's
+      // pthread flags, so no new process, namespace or CLONE_PARENT child hides behind them
+      // (REDTEAM #7). Anything else, fork included, still fails.
+      r->Add(__NR_clone, {{{Is(0, kThreadCloneFlags)}, kAllow}}, Errno(EPERM));
+    } else {
+      r->Fail(__NR_clone, EPERM);
+    }
     // Signals to itself only (raise, abort); anything else is an attack (REDTEAM #22, #25).
     r->Add(__NR_kill, {{{Is(0, static_cast<uint64_t>(o.self_pid))}, kAllow}}, kTrap);
     r->Add(__NR_tgkill, {{{Is(0, static_cast<uint64_t>(o.self_pid))}, kAllow}}, kTrap);
@@ -240,7 +291,7 @@ std::vector<SyscallRule> BuildSeccompRules(const SeccompOptions& options) {
   RuleSet r;
   AddProcess(&r, options);
   AddMemory(&r, options.phase);
-  AddFiles(&r);
+  AddFiles(&r, options);
   return r.Take();
 }
 

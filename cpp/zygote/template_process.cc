@@ -21,6 +21,7 @@
 #include "include/bulkhead_plugin.h"
 #include "sandbox/landlock_ruleset.h"
 #include "sandbox/seccomp_policy.h"
+#include "zygote/crash_trap.h"
 #include "zygote/plugin_host.h"
 #include "zygote/plugin_process.h"
 #include "zygote/violation_trap.h"
@@ -65,7 +66,8 @@ bool SetLimit(int resource, uint64_t value) {
 bool ApplyLimits(const SandboxSpec& spec) {
   if (!SetLimit(RLIMIT_CORE, 0)) return false;
   if (!SetLimit(RLIMIT_NOFILE, spec.open_files)) return false;
-  if (spec.file_size_bytes && !SetLimit(RLIMIT_FSIZE, spec.file_size_bytes)) return false;
+  const uint64_t fsize = FileSizeLimit(spec);
+  if (fsize && !SetLimit(RLIMIT_FSIZE, fsize)) return false;
   if (spec.address_space_bytes && !SetLimit(RLIMIT_AS, spec.address_space_bytes)) return false;
   return true;
 }
@@ -156,6 +158,10 @@ void RunTemplate(int sock, int plugin_fd, uint32_t plugin_id, pid_t zygote_pid,
   setpgid(0, 0);  // the zygote kills a plugin's whole process group on unload
   if (!InstallViolationTrap()) FailLoad(LoadErrorKind::kSandbox, "cannot install SIGSYS handler");
   SetViolationSink(nullptr, kTemplateSockFd, plugin_id);
+  PrepareCrashTrap();
+  if (!InstallCrashTrap()) FailLoad(LoadErrorKind::kSandbox, "cannot install crash handlers");
+  // A write past RLIMIT_FSIZE must kill (SIGXFSZ's default action), whatever the zygote inherited.
+  signal(SIGXFSZ, SIG_DFL);
   if (!DropCapabilities()) FailLoad(LoadErrorKind::kSandbox, "cannot drop capabilities");
   if (!ApplyLimits(spec)) FailLoad(LoadErrorKind::kSandbox, std::string("setrlimit: ") + strerror(errno));
   prctl(PR_SET_DUMPABLE, 0);  // no same-uid ptrace or /proc/<pid>/mem of plugin processes
@@ -167,14 +173,22 @@ void RunTemplate(int sock, int plugin_fd, uint32_t plugin_id, pid_t zygote_pid,
                                    {"/usr/lib", true},  {"/usr/lib64", true},
                                    {"/etc/ld.so.cache", false}};
   for (const std::string& p : spec.read_paths) grants.push_back({p, false});
+  for (const std::string& p : spec.write_paths) grants.push_back({p, false, true});
   int abi = EnforceLandlock(grants, static_cast<int>(spec.min_landlock_abi));
   const bool no_landlock = abi == -ENOSYS || abi == -EOPNOTSUPP;
   if (abi < 0 && (spec.min_landlock_abi > 0 || !no_landlock)) {
     FailLoad(LoadErrorKind::kSandbox, std::string("landlock: ") + strerror(-abi));
   }
+  // Seccomp lets write-mode opens through once directories are granted; only Landlock keeps them
+  // beneath those directories.
+  if (abi < 0 && !spec.write_paths.empty()) {
+    FailLoad(LoadErrorKind::kSandbox, "writable directories need Landlock, which this kernel lacks");
+  }
   SeccompOptions so;
   so.phase = SeccompPhase::kLoad;
   so.template_sock_fd = kTemplateSockFd;
+  so.threads = spec.threads > 0;
+  so.file_writes = !spec.write_paths.empty();
   int rc = InstallSeccomp(so);
   if (rc != 0) FailLoad(LoadErrorKind::kSandbox, std::string("seccomp: ") + strerror(-rc));
 
@@ -184,6 +198,7 @@ void RunTemplate(int sock, int plugin_fd, uint32_t plugin_id, pid_t zygote_pid,
     const char* e = dlerror();
     FailLoad(LoadErrorKind::kNotLoadable, e ? e : "dlopen failed");
   }
+  SetCrashPlugin(handle);
   auto entry = reinterpret_cast<bh_plugin_entry_fn>(dlsym(handle, BH_PLUGIN_ENTRY_SYMBOL));
   if (entry == nullptr) {
     FailLoad(LoadErrorKind::kNoEntry, std::string("no symbol ") + BH_PLUGIN_ENTRY_SYMBOL);

@@ -8,6 +8,7 @@
 
 #include "sandbox/landlock_ruleset.h"
 #include "sandbox/seccomp_policy.h"
+#include "zygote/crash_trap.h"
 #include "zygote/plugin_host.h"
 #include "zygote/plugin_process.h"
 #include "zygote/violation_trap.h"
@@ -27,18 +28,23 @@ void RunWorker(int region_fd, int event_fd, const SandboxSpec& spec) {
   static WorkerRing ring;
   if (!ring.Map(kWorkerRegionFd, kWorkerEventFd)) _exit(kExitSetupFailed);
   SetViolationSink(&ring.header()->fault, -1, 0);
+  SetCrashSink(&ring.header()->crash);
 
   // A domain of its own: siblings forked from the same template cannot signal or trace each
   // other through the shared template domain (REDTEAM #25).
   std::vector<PathGrant> grants;
   for (const std::string& p : spec.read_paths) grants.push_back({p, false});
+  for (const std::string& p : spec.write_paths) grants.push_back({p, false, true});
   int abi = EnforceLandlock(grants, static_cast<int>(spec.min_landlock_abi));
   if (abi < 0 && (spec.min_landlock_abi > 0 || (abi != -ENOSYS && abi != -EOPNOTSUPP))) {
     _exit(kExitSetupFailed);
   }
+  if (abi < 0 && !spec.write_paths.empty()) _exit(kExitSetupFailed);  // see RunTemplate
   SeccompOptions so;
   so.phase = SeccompPhase::kRun;
   so.self_pid = getpid();
+  so.threads = spec.threads > 0;
+  so.file_writes = !spec.write_paths.empty();
   if (InstallSeccomp(so) != 0) _exit(kExitSetupFailed);
   Serve(&ring);
 }

@@ -6,6 +6,7 @@
  * the path the test passes in, and the only child ever forked exits at once.
  */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/futex.h>
@@ -17,6 +18,7 @@
 #include <string.h>
 #include <sys/ptrace.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -465,6 +467,267 @@ static bh_status h_getenv_dump(const bh_host *host, const uint8_t *in, size_t le
   return BH_OK;
 }
 
+/* ---- crash reports ---- */
+
+/* Exported (so dladdr names them), never inlined or cloned, and each does work after its call (no
+ * tail call), so every one keeps a frame of its own in the crash report. */
+int bh_deep_a(volatile int *p);
+int bh_deep_b(volatile int *p);
+int bh_deep_c(volatile int *p);
+int bh_overflow(int depth);
+
+__attribute__((noinline, noclone)) int bh_deep_c(volatile int *p) {
+  *p = 1; /* p is NULL */
+  return *p + 1;
+}
+
+__attribute__((noinline, noclone)) int bh_deep_b(volatile int *p) { return bh_deep_c(p) + 1; }
+
+__attribute__((noinline, noclone)) int bh_deep_a(volatile int *p) { return bh_deep_b(p) + 1; }
+
+static bh_status h_crash_deep(const bh_host *host, const uint8_t *in, size_t len, bh_output *out) {
+  volatile int *volatile p = NULL; /* volatile: the compiler cannot see the NULL and emit a trap */
+  bh_deep_a(p);
+  return fail_str(host, out, BH_ERR_FAILED, "crash_deep: survived a NULL write");
+}
+
+/* A kilobyte of stack per level, used after the recursive call: neither a loop nor a tail call.
+ * Unbounded on purpose. */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Winfinite-recursion"
+__attribute__((noinline, noclone)) int bh_overflow(int depth) {
+  volatile char pad[1024];
+  pad[0] = (char)depth;
+  pad[sizeof pad - 1] = (char)bh_overflow(depth + 1);
+  return pad[0] + pad[sizeof pad - 1];
+}
+#pragma GCC diagnostic pop
+
+static bh_status h_stack_overflow(const bh_host *host, const uint8_t *in, size_t len,
+                                  bh_output *out) {
+  bh_overflow(0);
+  return fail_str(host, out, BH_ERR_FAILED, "stack_overflow: recursion returned");
+}
+
+/* ---- files beneath a write grant ---- */
+
+/* Input "path:bytes": writes that many zero bytes in 64 KiB chunks; "wrote N" or the errno. */
+static bh_status h_write_big(const bh_host *host, const uint8_t *in, size_t len, bh_output *out) {
+  static const uint8_t chunk[64 * 1024];
+  char path[MAX_PATH_BYTES + 1], msg[64];
+  const uint8_t *colon = NULL;
+  uint64_t want, done = 0;
+  size_t i;
+  int fd;
+  for (i = len; i > 0; i--) {
+    if (in[i - 1] == ':') {
+      colon = in + i - 1;
+      break;
+    }
+  }
+  if (colon == NULL || !copy_path(in, (size_t)(colon - in), path) ||
+      !parse_u64(colon + 1, len - (size_t)(colon - in) - 1, (uint64_t)1 << 40, &want)) {
+    return fail_str(host, out, BH_ERR_INVALID_INPUT, "Expected path:bytes");
+  }
+  fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) return fail_errno(host, out, "open", errno);
+  while (done < want) {
+    size_t n = want - done < sizeof chunk ? (size_t)(want - done) : sizeof chunk;
+    ssize_t w = write(fd, chunk, n);
+    if (w < 0 && errno == EINTR) continue;
+    if (w < 0) {
+      int e = errno;
+      close(fd);
+      return fail_errno(host, out, "write", e);
+    }
+    done += (uint64_t)w;
+  }
+  close(fd);
+  snprintf(msg, sizeof msg, "wrote %llu", (unsigned long long)done);
+  return put_str(host, out, msg);
+}
+
+struct fs_log {
+  char text[512];
+  size_t used;
+};
+
+static void fs_note(struct fs_log *log, const char *what, int ok, int e) {
+  char name[16];
+  int n = snprintf(log->text + log->used, sizeof log->text - log->used, "%s%s:%s",
+                   log->used ? " " : "", what, ok ? "ok" : errno_name(e, name));
+  if (n > 0 && (size_t)n < sizeof log->text - log->used) log->used += (size_t)n;
+}
+
+/* Every filesystem call a write grant allows, in <dir>, each noted as "call:ok" or "call:ERRNO";
+ * then the ones it never allows (renameat2 flags, a move between directories, O_TMPFILE).
+ * Cleans up after itself. */
+static bh_status h_fs_ops(const bh_host *host, const uint8_t *in, size_t len, bh_output *out) {
+  char dir[MAX_PATH_BYTES + 1], d[MAX_PATH_BYTES + 8], e[MAX_PATH_BYTES + 8];
+  char f[MAX_PATH_BYTES + 8], g[MAX_PATH_BYTES + 8], h[MAX_PATH_BYTES + 8], top[MAX_PATH_BYTES + 8];
+  struct fs_log log;
+  DIR *listing;
+  int fd, ok;
+  if (len > MAX_PATH_BYTES - 4 || !copy_path(in, len, dir)) {
+    return fail_str(host, out, BH_ERR_INVALID_INPUT, BAD_PATH);
+  }
+  snprintf(d, sizeof d, "%s/d", dir);
+  snprintf(e, sizeof e, "%s/d/e", dir);
+  snprintf(f, sizeof f, "%s/d/f", dir);
+  snprintf(g, sizeof g, "%s/d/g", dir);
+  snprintf(h, sizeof h, "%s/d/h", dir);
+  snprintf(top, sizeof top, "%s/h", dir);
+  log.used = 0;
+  log.text[0] = '\0';
+  ok = mkdir(d, 0700) == 0;
+  fs_note(&log, "mkdir", ok, errno);
+  ok = mkdirat(AT_FDCWD, e, 0700) == 0;
+  fs_note(&log, "mkdirat", ok, errno);
+  fd = open(f, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  fs_note(&log, "open", fd >= 0, errno);
+  ok = ftruncate(fd, 8192) == 0;
+  fs_note(&log, "ftruncate", ok, errno);
+  ok = fallocate(fd, 0, 0, 16384) == 0;
+  fs_note(&log, "fallocate", ok, errno);
+  ok = fsync(fd) == 0;
+  fs_note(&log, "fsync", ok, errno);
+  if (fd >= 0) close(fd);
+  ok = rename(f, g) == 0;
+  fs_note(&log, "rename", ok, errno);
+  ok = syscall(SYS_renameat2, AT_FDCWD, g, AT_FDCWD, h, 0) == 0;
+  fs_note(&log, "renameat2", ok, errno);
+  ok = syscall(SYS_renameat2, AT_FDCWD, h, AT_FDCWD, e, RENAME_EXCHANGE) == 0;
+  fs_note(&log, "exchange", ok, errno);
+  ok = rename(h, top) == 0; /* to the parent directory: a move Landlock refuses without REFER */
+  fs_note(&log, "move", ok, errno);
+  fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+  fs_note(&log, "tmpfile", fd >= 0, errno);
+  if (fd >= 0) close(fd);
+  listing = opendir(dir);
+  fs_note(&log, "opendir", listing != NULL, errno);
+  if (listing != NULL) closedir(listing);
+  ok = unlink(h) == 0;
+  fs_note(&log, "unlink", ok, errno);
+  ok = unlinkat(AT_FDCWD, e, AT_REMOVEDIR) == 0;
+  fs_note(&log, "unlinkat", ok, errno);
+  ok = rmdir(d) == 0;
+  fs_note(&log, "rmdir", ok, errno);
+  return put(host, out, log.text, log.used);
+}
+
+/* ---- resource exhaustion ---- */
+
+static uint64_t own_cpu_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* Spins until this process has used that many ms of CPU time (not wall time: a descheduled worker
+ * burns nothing). */
+static bh_status h_cpu_burn(const bh_host *host, const uint8_t *in, size_t len, bh_output *out) {
+  uint64_t ms, start;
+  if (!parse_u64(in, len, 86400000u, &ms)) return bad_number(host, out, "millisecond count <= 1 day");
+  start = own_cpu_ns();
+  while (own_cpu_ns() - start < ms * 1000000u) {
+  }
+  return put_str(host, out, "burned");
+}
+
+/* Takes and touches 1 MiB blocks until malloc fails or the count is reached; reports how many MiB
+ * it got, then gives them back so the worker can serve again. */
+static bh_status h_alloc_bomb(const bh_host *host, const uint8_t *in, size_t len, bh_output *out) {
+  const size_t block = (size_t)1 << 20;
+  uint64_t want, got = 0;
+  void *head = NULL;
+  char msg[32];
+  if (!parse_u64(in, len, (uint64_t)1 << 20, &want)) return bad_number(host, out, "MiB count");
+  while (got < want) {
+    void *b = malloc(block);
+    if (b == NULL) break;
+    memset(b, 0xA5, block);
+    *(void **)b = head; /* a list through the blocks themselves */
+    head = b;
+    got++;
+  }
+  while (head != NULL) {
+    void *next = *(void **)head;
+    free(head);
+    head = next;
+  }
+  snprintf(msg, sizeof msg, "%llu", (unsigned long long)got);
+  return put_str(host, out, msg);
+}
+
+static bh_status h_fork_bomb(const bh_host *host, const uint8_t *in, size_t len, bh_output *out) {
+  unsigned ok = 0, failed = 0, i;
+  char msg[64];
+  for (i = 0; i < 1000; i++) {
+    pid_t pid = fork();
+    if (pid == 0) _exit(0);
+    if (pid < 0) {
+      failed++;
+      continue;
+    }
+    ok++;
+    while (waitpid(pid, NULL, 0) < 0 && errno == EINTR) {
+    }
+  }
+  snprintf(msg, sizeof msg, "forks ok %u failed %u", ok, failed);
+  return put_str(host, out, msg);
+}
+
+static void *sleep_one_second(void *arg) {
+  struct timespec ts = {1, 0};
+  while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+  }
+  return arg;
+}
+
+/* Detached threads on small stacks, until one cannot be created; reports how many were. */
+static bh_status h_thread_bomb(const bh_host *host, const uint8_t *in, size_t len,
+                               bh_output *out) {
+  pthread_attr_t attr;
+  unsigned count = 0;
+  char msg[32];
+  pthread_attr_init(&attr);
+  pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+  pthread_attr_setstacksize(&attr, 64 * 1024);
+  while (count < 10000) {
+    pthread_t t;
+    if (pthread_create(&t, &attr, sleep_one_second, NULL) != 0) break;
+    count++;
+  }
+  pthread_attr_destroy(&attr);
+  snprintf(msg, sizeof msg, "%u", count);
+  return put_str(host, out, msg);
+}
+
+/* dup(0) until it fails: "<count> <ERRNAME>"; the copies are closed again afterwards. */
+static bh_status h_fd_bomb(const bh_host *host, const uint8_t *in, size_t len, bh_output *out) {
+  static int fds[1 << 16];
+  unsigned count = 0, i;
+  char msg[48], name[16];
+  int e = 0;
+  while (count < sizeof fds / sizeof fds[0]) {
+    int fd = dup(0);
+    if (fd < 0) {
+      e = errno;
+      break;
+    }
+    fds[count++] = fd;
+  }
+  for (i = 0; i < count; i++) close(fds[i]);
+  snprintf(msg, sizeof msg, "%u %s", count, errno_name(e, name));
+  return put_str(host, out, msg);
+}
+
+/* A stopped worker burns no CPU: only a wall-clock deadline ends this call. */
+static bh_status h_stop_self(const bh_host *host, const uint8_t *in, size_t len, bh_output *out) {
+  raise(SIGSTOP);
+  return put_str(host, out, "resumed");
+}
+
 static const bh_function functions[] = {
   {"echo", h_echo},
   {"segfault", h_segfault},
@@ -493,6 +756,16 @@ static const bh_function functions[] = {
   {"scan_fds", h_scan_fds},
   {"getenv_dump", h_getenv_dump},
   {"self_status", h_self_status},
+  {"crash_deep", h_crash_deep},
+  {"stack_overflow", h_stack_overflow},
+  {"write_big", h_write_big},
+  {"cpu_burn", h_cpu_burn},
+  {"alloc_bomb", h_alloc_bomb},
+  {"fork_bomb", h_fork_bomb},
+  {"thread_bomb", h_thread_bomb},
+  {"fd_bomb", h_fd_bomb},
+  {"stop_self", h_stop_self},
+  {"fs_ops", h_fs_ops},
 };
 
 static const bh_plugin plugin = {
