@@ -1,6 +1,7 @@
 // capabilities.ts: the kernel posture bulkhead found, and whether it meets a required level.
 import * as fs from 'node:fs';
 
+import { probeCgroups, type CgroupSupport } from './cgroup';
 import { BulkheadError, ErrorCode } from './errors';
 import { native } from './native';
 import { minLandlockAbi, type RequireLevel } from './policy';
@@ -34,6 +35,8 @@ export interface Capabilities {
   /** Protections missing at this level, in words. */
   gaps: string[];
   cgroup: { path: string | null; unifiedOnly: boolean };
+  /** Per-worker cgroup controllers bulkhead can use beneath this process's cgroup, and why not. */
+  cgroups: CgroupSupport;
   /** Reported only; bulkhead's sandbox does not use namespaces. */
   userNamespaces: { max: number | null; unprivilegedCloneSysctl: number | null };
   /** Kernel knobs that matter as defence in depth (null where absent). */
@@ -89,6 +92,10 @@ export function capabilities(): Capabilities {
   if (abi > 0 && abi < 3) gaps.push('Landlock < 3: truncation of readable files is not denied by Landlock');
   if (abi > 0 && abi < 4) gaps.push('Landlock < 4: no TCP rules (seccomp still denies sockets)');
   if (abi < 6) gaps.push('Landlock < 6: no signal or abstract-socket scoping (seccomp still limits kill)');
+  const cgroups = probeCgroups();
+  if (!cgroups.memory) gaps.push('no memory cgroup: worker memory is capped by its address-space limit only');
+  if (!cgroups.pids) gaps.push('no pids cgroup: granted threads are not counted (without a grant there are none)');
+  if (!cgroups.cpu) gaps.push('no cpu cgroup: limits.cpuQuotaPercent cannot be enforced');
   cached = {
     platform: process.platform,
     arch: p.arch,
@@ -100,6 +107,7 @@ export function capabilities(): Capabilities {
     level,
     gaps,
     cgroup: cgroupInfo(),
+    cgroups,
     userNamespaces: {
       max: readNumber('/proc/sys/user/max_user_namespaces'),
       unprivilegedCloneSysctl: readNumber('/proc/sys/kernel/unprivileged_userns_clone'),

@@ -52,7 +52,8 @@ export interface ChannelHandle {
   watch(onEvent: () => void): void;
   ref(on: boolean): void;
   setPidfd(fd: number): void;
-  kill(): number;
+  /** SIGKILL by default; SIGSTOP / SIGCONT pause and resume. 0 or errno. */
+  kill(signal?: number): number;
   exitStatus(): number;
   close(): void;
   protocolError(): string;

@@ -142,11 +142,12 @@ export class Pool {
       onLog: this.hooks.onLog,
       onDead: (worker, error, unstarted) => this.onDead(worker, error, unstarted),
       statusName: this.hooks.statusName,
-      onIdle: () => {
+      onIdle: (worker) => {
+        if (this.mode === 'paused') worker.stop();
         this.notifyIdle();
         this.dispatch();
       },
-    });
+    }, this.limits.cpuTimeMs);
     this.workers.push(w);
     this.pendingSpawns++;
     this.stats.spawned++;
@@ -396,11 +397,13 @@ export class Pool {
   /** Stops handing out calls (they queue) and waits for in-flight calls to finish. */
   async pause(): Promise<void> {
     this.mode = 'paused';
+    for (const w of this.workers) w.stop();  // busy ones stop when they go idle
     await this.idle();
   }
 
   resume(): void {
     if (this.mode !== 'paused') return;
+    for (const w of this.workers) w.cont();
     this.mode = 'running';
     this.ensureMin();
     this.dispatch();

@@ -116,8 +116,15 @@ export class Worker {
   private timerAt = Infinity;
   private readonly hooks: WorkerHooks;
 
-  constructor(id: number, maxInput: number, maxOutput: number, hooks: WorkerHooks) {
+  /** CPU-time budget per call, ns (0: none). */
+  private readonly cpuBudgetNs: number;
+  /** The running call's CPU-time baseline and when to look at its use next. */
+  private headCpuStartNs = -1;
+  private cpuCheckAtNs = Infinity;
+
+  constructor(id: number, maxInput: number, maxOutput: number, hooks: WorkerHooks, cpuBudgetMs = 0) {
     this.id = id;
+    this.cpuBudgetNs = cpuBudgetMs * 1e6;
     this.hooks = hooks;
     this.dead = new Promise<void>((resolve) => { this.markDead = resolve; });
     this.channel = new (native().binding.ChannelHandle)(maxInput, maxOutput);
@@ -138,6 +145,7 @@ export class Worker {
     this.channel.setPidfd(pidfd);
     this.pid = native().binding.pidOfPidfd(pidfd);
     if (this.state === 'starting') this.state = 'ready';
+    this.paused = false;
     runtime.watchExit(this.pid, (status) => this.onExit(status));
   }
 
@@ -151,7 +159,10 @@ export class Worker {
       return false;
     }
     this.inflight.push(call);
-    if (this.inflight.length === 1) this.channel.ref(true);
+    if (this.inflight.length === 1) {
+      this.channel.ref(true);
+      this.startCpuClock();
+    }
     this.armTimer(call.deadlineNs);
     return true;
   }
@@ -215,7 +226,10 @@ export class Worker {
       if (code === 0) call.resolve(body as Buffer);
       else call.reject(this.statusError(call, code, body as string));
     }
-    if (this.inflight.length === 0 && d.length > 0) this.hooks.onIdle(this);
+    if (d.length > 0) {
+      if (this.inflight.length === 0) this.hooks.onIdle(this);
+      else this.startCpuClock();
+    }
     this.armTimer(Infinity);
     return true;
   }
@@ -232,9 +246,36 @@ export class Worker {
     return new BulkheadError(ErrorCode.PLUGIN_ERROR, `${fn}() failed with ${status}${message ? `: ${message}` : ''}`, { fn, status });
   }
 
-  /** Timer for the earliest unsettled deadline; expired calls reject, a running one kills the worker. */
+  /** A new call heads the ring: its CPU time counts from here. A call cannot use more CPU than
+   *  the wall time that passed, so its budget is next worth checking a budget's time from now. */
+  private startCpuClock(): void {
+    if (this.cpuBudgetNs === 0 || this.pid === 0) return;
+    this.headCpuStartNs = native().binding.cpuTimeNs(this.pid);
+    this.cpuCheckAtNs = monotonicNs() + this.cpuBudgetNs;
+  }
+
+  /** Rejects the running call with ERR_CPU_LIMIT if it used its CPU-time budget. */
+  private checkCpu(now: number): void {
+    const call = this.inflight[0];
+    if (this.cpuBudgetNs === 0 || !call || call.settled || now < this.cpuCheckAtNs || this.headCpuStartNs < 0) return;
+    const used = native().binding.cpuTimeNs(this.pid) - this.headCpuStartNs;
+    if (used < this.cpuBudgetNs) {
+      this.cpuCheckAtNs = now + (this.cpuBudgetNs - used);
+      return;
+    }
+    const e = new BulkheadError(ErrorCode.CPU_LIMIT,
+      `${call.fnName}() used ${Math.round(used / 1e6)} ms of CPU time, over its budget of ${this.cpuBudgetNs / 1e6} ms; worker ${this.pid} was killed`,
+      { fn: call.fnName, pid: this.pid, reason: 'cpu' });
+    call.settled = true;
+    call.cleanup?.();
+    call.reject(e);
+    this.kill(e);
+  }
+
+  /** Timer for the earliest unsettled deadline (or CPU check); expired calls reject, a running one
+   *  kills the worker. */
   private armTimer(candidateNs: number): void {
-    let next = candidateNs;
+    let next = Math.min(candidateNs, this.inflight.length > 0 ? this.cpuCheckAtNs : Infinity);
     for (const c of this.inflight) if (!c.settled && c.deadlineNs < next) next = c.deadlineNs;
     if (next >= this.timerAt && this.timer) return;  // an earlier timer re-arms when it fires
     if (this.timer) clearTimeout(this.timer);
@@ -251,6 +292,8 @@ export class Worker {
     this.timerAt = Infinity;
     if (!this.pump()) return;  // finished work first: a late timer must not fail a done call
     const now = monotonicNs();
+    this.checkCpu(now);
+    if (this.state === 'dying') return;
     this.inflight.forEach((c, i) => {
       if (c.settled || c.deadlineNs > now) return;
       const e = new BulkheadError(ErrorCode.TIMEOUT, `${c.fnName}() did not finish within its deadline${i === 0 ? `; worker ${this.pid} was killed` : ''}`, { fn: c.fnName, pid: this.pid });
@@ -264,6 +307,19 @@ export class Worker {
 
   /** True when the death was the host's plan (recycling, shrinking, an abort), not a failure. */
   planned = false;
+  private paused = false;
+
+  /** SIGSTOP: a paused plugin's idle workers use no CPU at all (not even their spin). */
+  stop(): void {
+    if (this.state !== 'ready' || this.paused || this.inflight.length > 0) return;
+    this.paused = this.channel.kill(19 /* SIGSTOP */) === 0;
+  }
+
+  /** SIGCONT, before any call reaches it again. */
+  cont(): void {
+    if (this.paused && this.state !== 'dead') this.channel.kill(18 /* SIGCONT */);
+    this.paused = false;
+  }
 
   /** The running call was aborted by its caller: only killing the process stops native code. */
   abortRunning(e: BulkheadError): void {

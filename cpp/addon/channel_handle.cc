@@ -244,10 +244,13 @@ Napi::Value ChannelHandle::SetPidfd(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-// kill() -> 0 or errno. Through the pidfd, so a recycled pid can never be hit.
+// Through the pidfd, so a recycled pid can never be hit.
+// kill(signal = SIGKILL) -> 0 or errno. SIGSTOP/SIGCONT pause and resume a worker.
 Napi::Value ChannelHandle::Kill(const Napi::CallbackInfo& info) {
+  int sig = info.Length() > 0 && info[0].IsNumber() ? info[0].As<Napi::Number>().Int32Value() : SIGKILL;
+  if (sig != SIGKILL && sig != SIGSTOP && sig != SIGCONT) sig = SIGKILL;
   int rc = 0;
-  if (pidfd_ >= 0 && syscall(__NR_pidfd_send_signal, pidfd_, SIGKILL, nullptr, 0) != 0) rc = errno;
+  if (pidfd_ >= 0 && syscall(__NR_pidfd_send_signal, pidfd_, sig, nullptr, 0) != 0) rc = errno;
   return Napi::Number::New(info.Env(), rc);
 }
 

@@ -1,5 +1,6 @@
 /*
- * init_fail.c: test fixture whose init rejects any config but "ok", to exercise failed loads.
+ * init_fail.c: test fixture whose init rejects any config but "ok", to exercise failed loads;
+ * with "hang" its init never returns (the host's load deadline must kill it).
  */
 #include <string.h>
 
@@ -9,6 +10,9 @@ static bh_status init_fail_init(const bh_host *host, const uint8_t *config, size
                                 bh_output *out) {
   static const char msg[] = "bad config: expected 'ok'";
   if (config_len == 2 && memcmp(config, "ok", 2) == 0) return BH_OK;
+  if (config_len == 4 && memcmp(config, "hang", 4) == 0) {
+    for (;;) __asm__ volatile("" ::: "memory");
+  }
   host->set_error(out, msg, sizeof msg - 1);
   return BH_ERR_FAILED;
 }

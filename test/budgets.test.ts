@@ -1,0 +1,152 @@
+// Resource budgets: each one enforced by the kernel where it can be, each with its own outcome, and
+// after each the host's descriptors and child processes are back where they were.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { capabilities, type Plugin } from '../lib/index';
+import { probeCgroups } from '../lib/cgroup';
+import { childPids, eventually, load, openFds, text } from './helpers';
+
+const cg = probeCgroups();
+let fds0 = 0;
+let children0 = 0;
+let canary: Plugin;
+
+beforeAll(async () => {
+  canary = await load('echo');  // starts the zygote, so the baseline includes it
+  fds0 = openFds();
+  children0 = childPids().length;
+});
+
+afterAll(async () => {
+  await canary?.close();
+});
+
+/** Loads hostile with `options`, runs `body`, closes, and checks the host is as it was. */
+async function withHostile(options: Parameters<typeof load>[1], body: (p: Plugin) => Promise<void>): Promise<void> {
+  const p = await load('hostile', options);
+  try {
+    await body(p);
+  } finally {
+    await p.close();
+  }
+  expect(text(await canary.call('echo', Buffer.from('canary')))).toBe('canary');
+  expect(await eventually(() => openFds() === fds0)).toBe(true);
+  expect(childPids().length).toBe(children0);
+}
+
+describe('memory', () => {
+  it.runIf(cg.memory !== null)('kills a memory bomb at the cgroup limit with ERR_MEMORY_LIMIT (not the host)', async () => {
+    await withHostile({ limits: { memoryMiB: 96 } }, async (p) => {
+      const e = await p.call('alloc_bomb', Buffer.from('4096')).catch((x) => x);
+      expect(e).toMatchObject({ code: 'ERR_MEMORY_LIMIT', reason: 'memory', signal: 'SIGKILL', fn: 'alloc_bomb' });
+      expect(text(await p.call('echo', Buffer.from('replaced')))).toBe('replaced');
+    });
+  });
+
+  it.runIf(cg.memory === null)('stops a memory bomb at the address-space cap (runs only without a memory cgroup)', async () => {
+    await withHostile({ limits: { memoryMiB: 96 } }, async (p) => {
+      const got = Number(text(await p.call('alloc_bomb', Buffer.from('4096'))));
+      expect(got).toBeLessThan(4096);
+    });
+  });
+
+  it('contains unbounded recursion as a SIGSEGV crash of that worker only', async () => {
+    await withHostile({}, async (p) => {
+      await expect(p.call('stack_overflow', Buffer.alloc(0))).rejects.toMatchObject({ code: 'ERR_WORKER_CRASHED', signal: 'SIGSEGV' });
+    });
+  });
+});
+
+describe('CPU', () => {
+  it('rejects a call that burns more CPU than limits.cpuTimeMs with ERR_CPU_LIMIT', async () => {
+    await withHostile({ limits: { cpuTimeMs: 50, timeoutMs: 10_000 } }, async (p) => {
+      const t0 = performance.now();
+      const e = await p.call('cpu_burn', Buffer.from('5000')).catch((x) => x);
+      expect(e).toMatchObject({ code: 'ERR_CPU_LIMIT', reason: 'cpu', fn: 'cpu_burn' });
+      expect(performance.now() - t0).toBeLessThan(2000);
+      expect(text(await p.call('cpu_burn', Buffer.from('5')))).toBe('burned');  // within budget
+    });
+  });
+
+  it('does not count time a call spends sleeping against its CPU budget', async () => {
+    await withHostile({ limits: { cpuTimeMs: 20, timeoutMs: 10_000 } }, async (p) => {
+      expect(text(await p.call('sleep_ms', Buffer.from('150')))).toBe('slept');
+    });
+  });
+
+  it.runIf(cg.cpu !== null)('throttles a worker to limits.cpuQuotaPercent through the cgroup cpu controller', async () => {
+    await withHostile({ limits: { cpuQuotaPercent: 20, timeoutMs: 10_000 } }, async (p) => {
+      const t0 = performance.now();
+      expect(text(await p.call('cpu_burn', Buffer.from('100')))).toBe('burned');
+      // 100 ms of CPU at 20% of a core needs about 500 ms of wall time.
+      expect(performance.now() - t0).toBeGreaterThan(300);
+    });
+  });
+
+  it('times out a worker that stops itself (SIGSTOP uses no CPU, so only the wall deadline catches it)', async () => {
+    await withHostile({ limits: { timeoutMs: 200 } }, async (p) => {
+      await expect(p.call('stop_self', Buffer.alloc(0))).rejects.toMatchObject({ code: 'ERR_TIMEOUT' });
+      expect(text(await p.call('echo', Buffer.from('next')))).toBe('next');
+    });
+  });
+});
+
+describe('processes, threads and descriptors', () => {
+  it('refuses every fork of a fork bomb with EPERM', async () => {
+    await withHostile({}, async (p) => {
+      expect(text(await p.call('fork_bomb', Buffer.alloc(0)))).toMatch(/^forks ok 0 failed \d+/);
+    });
+  });
+
+  it.runIf(cg.pids !== null)('bounds a thread bomb at the threads the policy grants (pids cgroup)', async () => {
+    await withHostile({ policy: { threads: 4 } }, async (p) => {
+      const made = Number(text(await p.call('thread_bomb', Buffer.alloc(0))));
+      expect(made).toBeGreaterThan(0);
+      expect(made).toBeLessThanOrEqual(4);
+    });
+  });
+
+  it('refuses every thread of a thread bomb without a grant', async () => {
+    await withHostile({}, async (p) => {
+      expect(Number(text(await p.call('thread_bomb', Buffer.alloc(0))))).toBe(0);
+    });
+  });
+
+  it('caps open descriptors at limits.maxOpenFiles (EMFILE inside the worker only)', async () => {
+    await withHostile({ limits: { maxOpenFiles: 32 } }, async (p) => {
+      const [count, err] = text(await p.call('fd_bomb', Buffer.alloc(0))).split(' ');
+      expect(err).toBe('EMFILE');
+      expect(Number(count)).toBeLessThan(32);
+    });
+  });
+
+  it('rejects output past limits.maxOutputBytes with ERR_OUTPUT_LIMIT', async () => {
+    await withHostile({ limits: { maxOutputBytes: 1 << 20 } }, async (p) => {
+      await expect(p.call('big_output', Buffer.from(String(2 << 20)))).rejects.toMatchObject({ code: 'ERR_OUTPUT_LIMIT' });
+      expect((await p.call('big_output', Buffer.from(String(1 << 20)))).byteLength).toBe(1 << 20);
+    });
+  });
+});
+
+describe('load', () => {
+  it('kills an init() that hangs at loadTimeoutMs and reports it, leaving nothing behind', async () => {
+    const t0 = performance.now();
+    await expect(load('init_fail', { config: Buffer.from('hang'), loadTimeoutMs: 300 })).rejects.toMatchObject({
+      code: 'ERR_LOAD_FAILED', reason: 'timeout',
+    });
+    expect(performance.now() - t0).toBeLessThan(2000);
+    expect(await eventually(() => openFds() === fds0)).toBe(true);
+    expect(await eventually(() => childPids().length === children0)).toBe(true);
+  });
+});
+
+describe('posture', () => {
+  it('reports each cgroup controller it can use, or the gap, in capabilities()', () => {
+    const caps = capabilities();
+    expect(caps.cgroups).toEqual(cg);
+    for (const c of ['memory', 'pids', 'cpu'] as const) {
+      expect(caps.gaps.some((g) => g.startsWith(`no ${c} cgroup`))).toBe(cg[c] === null);
+    }
+    if (!cg.memory || !cg.pids || !cg.cpu) expect(cg.reasons.length).toBeGreaterThan(0);
+  });
+});
