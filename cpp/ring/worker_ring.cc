@@ -19,6 +19,7 @@ namespace {
 constexpr uint64_t kSpinNs = 50 * 1000;
 constexpr size_t kMaxLogsPerCall = 64;
 constexpr uint64_t kMaxLogBytesPerCall = 64 * 1024;
+constexpr size_t kKeepScratchBytes = 8u << 20;
 
 uint64_t NowNs() {
   struct timespec ts;
@@ -45,6 +46,25 @@ void FutexWait(uint32_t* word, uint32_t expected) {
 void FutexWake(uint32_t* word) { syscall(__NR_futex, word, FUTEX_WAKE, 1, nullptr, nullptr, 0); }
 
 }  // namespace
+
+uint8_t* Scratch::Resize(size_t n) {
+  if (n > cap_) {
+    const size_t cap = n > 2 * cap_ ? n : 2 * cap_;
+    std::unique_ptr<uint8_t[]> p(new uint8_t[cap]);  // default-initialised: no zero fill
+    if (size_ > 0) memcpy(p.get(), p_.get(), size_ < n ? size_ : n);
+    p_ = std::move(p);
+    cap_ = cap;
+  }
+  size_ = n;
+  return p_.get();
+}
+
+void Scratch::Trim(size_t keep) {
+  if (cap_ <= keep) return;
+  p_.reset();
+  cap_ = 0;
+  size_ = 0;
+}
 
 bool WorkerRing::Map(int region_fd, int event_fd) {
   bh_region_header probe;
@@ -105,10 +125,10 @@ WorkerRequest WorkerRing::Next() {
     r.input = req_ + body;  // contiguous: read in place
   } else {
     const uint64_t part = cap_ - body;
-    input_scratch_.resize(m.payload_len);
-    memcpy(input_scratch_.data(), req_ + body, part);
-    memcpy(input_scratch_.data() + part, req_, m.payload_len - part);
-    r.input = input_scratch_.data();
+    uint8_t* in = input_scratch_.Resize(m.payload_len);
+    memcpy(in, req_ + body, part);
+    memcpy(in + part, req_, m.payload_len - part);
+    r.input = in;
   }
   return r;
 }
@@ -116,7 +136,7 @@ WorkerRequest WorkerRing::Next() {
 void WorkerRing::Consume(const WorkerRequest& req) {
   req_head_ += req.footprint;
   Store(&h_->req_head, req_head_);
-  if (input_scratch_.capacity() > (1u << 20)) std::vector<uint8_t>().swap(input_scratch_);
+  input_scratch_.Trim(kKeepScratchBytes);
 }
 
 void WorkerRing::WaitForRespSpace(uint64_t bytes) {
@@ -133,7 +153,7 @@ void WorkerRing::BeginOutput() {
   out_alloc_ = 0;
   out_len_ = 0;
   out_committed_ = false;
-  out_scratch_.clear();
+  out_scratch_.Clear();
 }
 
 uint8_t* WorkerRing::OutputAlloc(size_t len, bh_status* status) {
@@ -152,12 +172,11 @@ uint8_t* WorkerRing::OutputAlloc(size_t len, bh_status* status) {
     return resp_ + pos + sizeof(bh_msg);
   }
   if (out_in_ring_) {  // outgrew the ring's contiguous room: keep the bytes, move to scratch
-    out_scratch_.assign(resp_ + pos + sizeof(bh_msg), resp_ + pos + sizeof(bh_msg) + out_alloc_);
+    memcpy(out_scratch_.Resize(out_alloc_), resp_ + pos + sizeof(bh_msg), out_alloc_);
     out_in_ring_ = false;
   }
-  out_scratch_.resize(len);
   out_alloc_ = len;
-  return out_scratch_.data();  // resize keeps the first min(old, len) bytes
+  return out_scratch_.Resize(len);  // keeps the first min(old, len) bytes
 }
 
 bh_status WorkerRing::OutputCommit(size_t len) {
@@ -223,7 +242,7 @@ void WorkerRing::Publish(uint32_t call_id, uint32_t code, const char* error, siz
       PublishMessage(m, out_scratch_.data(), len);
     }
   }
-  if (out_scratch_.capacity() > (1u << 20)) std::vector<uint8_t>().swap(out_scratch_);
+  out_scratch_.Trim(kKeepScratchBytes);
   NotifyHost();
   // Logs follow the response: output may already sit in the ring where they would have gone.
   if (logs_.empty()) return;

@@ -10,12 +10,31 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <memory>
 #include <vector>
 
 #include "include/bulkhead_plugin.h"
 #include "ring/region.h"
 
 namespace bulkhead {
+
+// A private growable buffer that never zero-fills (unlike std::vector) and is kept between calls
+// up to a size, so large payloads do not pay for fresh pages every time.
+class Scratch {
+ public:
+  uint8_t* data() { return p_.get(); }
+  size_t size() const { return size_; }
+  // Resizes to n bytes, keeping the first min(size(), n).
+  uint8_t* Resize(size_t n);
+  void Clear() { size_ = 0; }
+  // Frees the memory if more than `keep` bytes are held.
+  void Trim(size_t keep);
+
+ private:
+  std::unique_ptr<uint8_t[]> p_;
+  size_t size_ = 0;
+  size_t cap_ = 0;
+};
 
 struct WorkerRequest {
   uint32_t call_id;
@@ -66,14 +85,14 @@ class WorkerRing {
   int event_fd_ = -1;
   uint64_t resp_tail_ = 0;  // private copy of what we published
   uint64_t req_head_ = 0;
-  std::vector<uint8_t> input_scratch_;
+  Scratch input_scratch_;
 
   // Current output: in the ring at resp_tail_ + header, or in scratch.
   bool out_in_ring_ = false;
   uint64_t out_alloc_ = 0;
   uint64_t out_len_ = 0;
   bool out_committed_ = false;
-  std::vector<uint8_t> out_scratch_;
+  Scratch out_scratch_;
 
   struct PendingLog {
     uint32_t call_id;
