@@ -441,10 +441,13 @@ export class WorkerCgroup {
       }
       return labelDirs.get(h.dir);
     };
+    // Every hierarchy joined is one more cgroup.procs write on the spawn path: the cpu ones only
+    // when a quota is wanted.
+    const wantsCpu = want.cpuQuotaPercent !== undefined;
     const memoryDir = join(layout.memory);
-    const cpuDir = join(layout.cpu);
+    const cpuDir = wantsCpu ? join(layout.cpu) : undefined;
     const pidsDir = join(layout.pids);
-    const usageDir = join(layout.cpuUsage);
+    const usageDir = wantsCpu ? join(layout.cpuUsage) : undefined;
     const unifiedDir = join(layout.unified);
     const cg = new WorkerCgroup(label, made,
       memoryDir === undefined ? undefined : { version: layout.memory!.version, dir: memoryDir },

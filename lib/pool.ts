@@ -166,6 +166,7 @@ export class Pool {
           return;
         }
         this.hooks.place(w);
+        this.refillSpareCgroup();
         if (workerSpawnChannel.hasSubscribers) {
           workerSpawnChannel.publish({ plugin: this.template.name, version: this.template.version, pid: w.pid,
             durationUs: Math.round((performance.now() - t0) * 1000) });
@@ -184,10 +185,15 @@ export class Pool {
     if (!this.cgroupLimits) return undefined;
     const cg = this.spareCgroup ?? this.newCgroup();
     this.spareCgroup = undefined;
+    return cg;
+  }
+
+  /** Makes the next worker's cgroup once this spawn is done, not while it is on its way. */
+  private refillSpareCgroup(): void {
+    if (!this.cgroupLimits || this.spareCgroup) return;
     setImmediate(() => {
       if (this.mode !== 'closed' && !this.spareCgroup) this.spareCgroup = this.newCgroup();
     });
-    return cg;
   }
 
   private newCgroup(): WorkerCgroup | undefined {
