@@ -283,7 +283,8 @@ export class Worker {
     this.timerAt = Infinity;
     if (next === Infinity) return;
     this.timerAt = next;
-    this.timer = setTimeout(() => this.onTimer(), Math.max(0, (next - monotonicNs()) / 1e6));
+    // libuv timers have millisecond resolution and round up: aim at the floor, re-arm if early.
+    this.timer = setTimeout(() => this.onTimer(), Math.max(0, Math.floor((next - monotonicNs()) / 1e6)));
     this.timer.unref();
   }
 
