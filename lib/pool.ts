@@ -305,7 +305,8 @@ export class Pool {
   submit(call: Call): Worker | undefined {
     if (this.mode === 'running' && this.queue.length === 0) {
       const w = this.pickWorker();
-      if (w && (w.inflight.length === 0 || !this.canGrow(1)) && w.submit(call)) {
+      // A busy worker takes it only when no other worker is on its way (a replacement or growth).
+      if (w && (w.inflight.length === 0 || (this.pendingSpawns === 0 && !this.canGrow(1))) && w.submit(call)) {
         this.afterSubmit(w);
         return w;
       }

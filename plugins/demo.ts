@@ -65,6 +65,7 @@ async function main(): Promise<void> {
   }
   console.log(`the sibling call on the other worker: ${Buffer.from(await sibling).toString()}`);
   const again = await hostile.call('echo', Buffer.from('still serving'));
+  await new Promise((r) => setTimeout(r, 20));  // let the last replacement finish starting
   console.log(`next call: "${Buffer.from(again).toString()}"; workers now ${hostile.workerPids().join(', ')}; ` +
     `restarts ${hostile.metrics().restarts}; host pid ${process.pid} alive`);
 
