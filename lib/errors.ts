@@ -18,6 +18,8 @@ export const ErrorCode = {
   CPU_LIMIT: 'ERR_CPU_LIMIT',
   /** The worker wrote a file larger than `limits.maxFileSizeBytes` (SIGXFSZ). */
   FILE_SIZE_LIMIT: 'ERR_FILE_SIZE_LIMIT',
+  /** The worker wrote more than `limits.maxBytesWritten`. */
+  WRITE_LIMIT: 'ERR_WRITE_LIMIT',
   /** The call was queued on a worker that died before running it, and was not marked idempotent. */
   WORKER_LOST: 'ERR_WORKER_LOST',
   /** The plugin version crashed too often and is quarantined until unquarantine() or upgrade(). */

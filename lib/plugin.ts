@@ -145,7 +145,10 @@ async function loadVersion(file: unknown, options: unknown, hooks: (v: () => Ver
     ]);
     const resolved: Resolved = { file: path, limits, pool, restart, spinNs: spinUs * 1000 };
     let version!: Version;
-    started = new Pool({ pluginId, name: loaded.name, version: loaded.version }, limits, pool, restart, hooks(() => version), cgroupLimits);
+    // Writes are only possible beneath granted directories; only then is there a budget to check.
+    const writeBudget = policy.writePaths.length === 0 ? 0 : limits.maxBytesWritten || 1 << 30;
+    started = new Pool({ pluginId, name: loaded.name, version: loaded.version }, limits, pool, restart,
+      hooks(() => version), cgroupLimits, writeBudget);
     version = {
       pool: started, name: loaded.name, version: loaded.version, functions: Object.freeze([...loaded.functions]),
       fnIndex: new Map(loaded.functions.map((f, i) => [f, i])), resolved,

@@ -52,6 +52,9 @@ export interface Limits {
   cpuQuotaPercent?: number;
   /** CPU time one call may use, ms. Default 0: only the wall-clock deadline applies. */
   cpuTimeMs?: number;
+  /** Bytes a worker may write over its life (all write() calls, as /proc/<pid>/io counts them)
+   *  when the policy grants writable directories. Default 0: 1 GiB with a write grant. */
+  maxBytesWritten?: number;
 }
 
 export const DEFAULT_LIMITS: Required<Limits> = {
@@ -63,6 +66,7 @@ export const DEFAULT_LIMITS: Required<Limits> = {
   maxFileSizeBytes: 0,
   cpuQuotaPercent: 0,
   cpuTimeMs: 0,
+  maxBytesWritten: 0,
 };
 
 const MAX_PAYLOAD = 1 << 30;
@@ -80,6 +84,7 @@ export function resolveLimits(v: unknown): Required<Limits> {
     maxFileSizeBytes: checkInt(o.maxFileSizeBytes, 'options.limits.maxFileSizeBytes', 0, Number.MAX_SAFE_INTEGER, d.maxFileSizeBytes),
     cpuQuotaPercent: checkInt(o.cpuQuotaPercent, 'options.limits.cpuQuotaPercent', 0, 409_600, d.cpuQuotaPercent),
     cpuTimeMs: checkInt(o.cpuTimeMs, 'options.limits.cpuTimeMs', 0, 2 ** 31 - 1, d.cpuTimeMs),
+    maxBytesWritten: checkInt(o.maxBytesWritten, 'options.limits.maxBytesWritten', 0, Number.MAX_SAFE_INTEGER, d.maxBytesWritten),
   };
 }
 

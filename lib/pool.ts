@@ -98,7 +98,8 @@ export class Pool {
 
   constructor(readonly template: PoolTemplate, private readonly limits: Required<Limits>,
               readonly options: Required<Omit<PoolOptions, 'size'>>, restart: Required<RestartOptions>,
-              private readonly hooks: PoolHooks, private readonly cgroupLimits?: CgroupLimits) {
+              private readonly hooks: PoolHooks, private readonly cgroupLimits?: CgroupLimits,
+              private readonly writeBudget = 0) {
     this.restart = new RestartPolicy(restart);
     this.idleTimer = setInterval(() => this.shrinkIdle(), Math.min(1000, Math.max(10, options.idleMs / 4)));
     this.idleTimer.unref();
@@ -147,7 +148,7 @@ export class Pool {
         this.notifyIdle();
         this.dispatch();
       },
-    }, this.limits.cpuTimeMs);
+    }, this.limits.cpuTimeMs, this.writeBudget);
     this.workers.push(w);
     this.pendingSpawns++;
     this.stats.spawned++;

@@ -1,5 +1,6 @@
 // worker.ts: one sandboxed worker process as the host sees it: its ring channel and pidfd, the
 // calls in flight on it (served strictly in order), their deadlines, and how its death is told.
+import * as fs from 'node:fs';
 import * as os from 'node:os';
 
 import { parseCrashReport } from './crash_report';
@@ -122,9 +123,13 @@ export class Worker {
   private headCpuStartNs = -1;
   private cpuCheckAtNs = Infinity;
 
-  constructor(id: number, maxInput: number, maxOutput: number, hooks: WorkerHooks, cpuBudgetMs = 0) {
+  /** Bytes the worker may write over its life (0: not checked: it has nowhere to write). */
+  private readonly writeBudget: number;
+
+  constructor(id: number, maxInput: number, maxOutput: number, hooks: WorkerHooks, cpuBudgetMs = 0, writeBudget = 0) {
     this.id = id;
     this.cpuBudgetNs = cpuBudgetMs * 1e6;
+    this.writeBudget = writeBudget;
     this.hooks = hooks;
     this.dead = new Promise<void>((resolve) => { this.markDead = resolve; });
     this.channel = new (native().binding.ChannelHandle)(maxInput, maxOutput);
@@ -223,6 +228,7 @@ export class Worker {
         this.idleSince = performance.now();
       }
       if (call.settled) continue;  // timed out or aborted earlier; its result is dropped
+      if (this.writeBudget > 0 && this.overWriteBudget(call)) return false;
       if (code === 0) call.resolve(body as Buffer);
       else call.reject(this.statusError(call, code, body as string));
     }
@@ -249,13 +255,39 @@ export class Worker {
   /** A new call heads the ring: its CPU time counts from here. A call cannot use more CPU than
    *  the wall time that passed, so its budget is next worth checking a budget's time from now. */
   private startCpuClock(): void {
+    if (this.writeBudget > 0) this.cpuCheckAtNs = monotonicNs() + 50e6;  // look at writes every 50 ms
     if (this.cpuBudgetNs === 0 || this.pid === 0) return;
     this.headCpuStartNs = native().binding.cpuTimeNs(this.pid);
     this.cpuCheckAtNs = monotonicNs() + this.cpuBudgetNs;
   }
 
+  /** Bytes written so far, from the kernel's count in /proc/<pid>/io (-1 when unreadable). */
+  private bytesWritten(): number {
+    try {
+      const m = /^wchar: (\d+)$/m.exec(fs.readFileSync(`/proc/${this.pid}/io`, 'latin1'));
+      return m ? Number(m[1]) : -1;
+    } catch {
+      return -1;
+    }
+  }
+
+  /** Rejects `call` with ERR_WRITE_LIMIT and kills the worker once it wrote past its budget. */
+  private overWriteBudget(call: Call): boolean {
+    const written = this.bytesWritten();
+    if (written <= this.writeBudget) return false;
+    const e = new BulkheadError(ErrorCode.WRITE_LIMIT,
+      `Worker ${this.pid} wrote ${written} bytes, over limits.maxBytesWritten (${this.writeBudget}), during ${call.fnName}(); it was killed`,
+      { fn: call.fnName, pid: this.pid, reason: 'write' });
+    call.settled = true;
+    call.cleanup?.();
+    call.reject(e);
+    this.kill(e);
+    return true;
+  }
+
   /** Rejects the running call with ERR_CPU_LIMIT if it used its CPU-time budget. */
   private checkCpu(now: number): void {
+    if (this.writeBudget > 0 && now >= this.cpuCheckAtNs) this.cpuCheckAtNs = now + 50e6;
     const call = this.inflight[0];
     if (this.cpuBudgetNs === 0 || !call || call.settled || now < this.cpuCheckAtNs || this.headCpuStartNs < 0) return;
     const used = native().binding.cpuTimeNs(this.pid) - this.headCpuStartNs;
@@ -294,6 +326,8 @@ export class Worker {
     if (!this.pump()) return;  // finished work first: a late timer must not fail a done call
     const now = monotonicNs();
     this.checkCpu(now);
+    const running = this.inflight[0];
+    if (this.writeBudget > 0 && running && !running.settled && this.state === 'ready') this.overWriteBudget(running);
     if (this.state === 'dying') return;
     this.inflight.forEach((c, i) => {
       if (c.settled || c.deadlineNs > now) return;

@@ -1,5 +1,9 @@
 // Resource budgets: each one enforced by the kernel where it can be, each with its own outcome, and
 // after each the host's descriptors and child processes are back where they were.
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { capabilities, type Plugin } from '../lib/index';
@@ -125,6 +129,23 @@ describe('processes, threads and descriptors', () => {
       await expect(p.call('big_output', Buffer.from(String(2 << 20)))).rejects.toMatchObject({ code: 'ERR_OUTPUT_LIMIT' });
       expect((await p.call('big_output', Buffer.from(String(1 << 20)))).byteLength).toBe(1 << 20);
     });
+  });
+});
+
+describe('bytes written', () => {
+  it('kills a worker that writes past limits.maxBytesWritten with ERR_WRITE_LIMIT; within it, writes work', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bulkhead-wbudget-'));
+    try {
+      await withHostile({ policy: { fs: { write: [dir] } }, limits: { maxBytesWritten: 2 << 20 } }, async (p) => {
+        const file = path.join(dir, 'out.bin');
+        expect(text(await p.call('write_big', Buffer.from(`${file}:${1 << 20}`)))).toBe(`wrote ${1 << 20}`);
+        const e = await p.call('write_big', Buffer.from(`${file}:${4 << 20}`)).catch((x) => x);
+        expect(e).toMatchObject({ code: 'ERR_WRITE_LIMIT', reason: 'write', fn: 'write_big' });
+        expect(text(await p.call('echo', Buffer.from('replaced')))).toBe('replaced');
+      });
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
