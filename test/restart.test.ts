@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 
 import { RestartPolicy } from '../lib/restart_policy';
-import { load, text } from './helpers';
+import { load, pluginPath, sha256Of, text } from './helpers';
 
 describe('RestartPolicy bookkeeping', () => {
   it('doubles the backoff per death in the window, with jitter within the upper half', () => {
@@ -43,6 +43,16 @@ describe('a crash-looping plugin', () => {
     p.unquarantine();
     expect(p.quarantined).toBe(false);
     expect(text(await p.call('echo', Buffer.from('back')))).toBe('back');
+    await p.close();
+  });
+
+  it('leaves quarantine when a new version is loaded with upgrade()', async () => {
+    const p = await load('hostile', { restart: { maxRestarts: 0 } });
+    await expect(p.call('segfault', Buffer.alloc(0))).rejects.toMatchObject({ code: 'ERR_WORKER_CRASHED' });
+    expect(p.quarantined).toBe(true);
+    await p.upgrade(pluginPath('echo'), { trust: { sha256: sha256Of(pluginPath('echo')) } });
+    expect(p.quarantined).toBe(false);
+    expect(text(await p.call('upper', Buffer.from('new version')))).toBe('NEW VERSION');
     await p.close();
   });
 
