@@ -247,6 +247,17 @@ export class Plugin extends EventEmitter {
     return { v, name, index, bytes, timeoutMs, signal, idempotent: o.idempotent === true };
   }
 
+  /** A call record; settling it marks it settled before `resolve`/`reject` run. */
+  private newCall(fn: number, fnName: string, input: Uint8Array, timeoutMs: number, idempotent: boolean,
+                  resolve: (out: Uint8Array) => void, reject: (e: BulkheadError) => void): Call {
+    const call: Call = {
+      id: this.nextCallId++ >>> 0, fn, fnName, input, timeoutMs, deadlineNs: 0, idempotent, settled: false,
+      resolve: (out) => { call.settled = true; resolve(out); },
+      reject: (e) => { call.settled = true; reject(e); },
+    };
+    return call;
+  }
+
   /** Calls `fn` with `input` in a sandboxed worker. */
   call(fn: string, input: Uint8Array, options?: CallOptions): Promise<Uint8Array> {
     let a;
@@ -265,18 +276,9 @@ export class Plugin extends EventEmitter {
       callChannel.publish({ plugin: v.name, fn: name, durationUs: Math.round((performance.now() - traced) * 1000), code });
     };
     return new Promise<Uint8Array>((resolve, reject) => {
-      const call: Call = {
-        id: this.nextCallId++ >>> 0,
-        fn: index,
-        fnName: name,
-        input: bytes,
-        timeoutMs,
-        deadlineNs: 0,
-        idempotent,
-        settled: false,
-        resolve: (out) => { call.settled = true; call.cleanup?.(); if (traced) trace('ok'); resolve(out); },
-        reject: (e) => { call.settled = true; this.stats.failures++; if (traced) trace(e.code); reject(e); },
-      };
+      const call = this.newCall(index, name, bytes, timeoutMs, idempotent,
+        (out) => { call.cleanup?.(); if (traced) trace('ok'); resolve(out); },
+        (e) => { this.stats.failures++; if (traced) trace(e.code); reject(e); });
       if (signal) {
         const onAbort = () => this.abort(v.pool, call, signal);
         signal.addEventListener('abort', onAbort, { once: true });
@@ -315,18 +317,9 @@ export class Plugin extends EventEmitter {
     }
     this.stats.calls++;
     let outcome: { ok: true; value: Uint8Array } | { ok: false; error: BulkheadError } | undefined;
-    const call: Call = {
-      id: this.nextCallId++ >>> 0,
-      fn: index,
-      fnName: name,
-      input: bytes,
-      timeoutMs,
-      deadlineNs: 0,
-      idempotent: false,
-      settled: false,
-      resolve: (value) => { call.settled = true; outcome = { ok: true, value }; },
-      reject: (error) => { call.settled = true; this.stats.failures++; outcome = { ok: false, error }; },
-    };
+    const call = this.newCall(index, name, bytes, timeoutMs, false,
+      (value) => { outcome = { ok: true, value }; },
+      (error) => { this.stats.failures++; outcome = { ok: false, error }; });
     const direct = v.pool.runSync(w, call, v.resolved.spinNs || 20_000);
     if (direct) return direct;
     if (outcome === undefined) throw new BulkheadError(ErrorCode.PROTOCOL, 'call settled without an outcome');
@@ -399,17 +392,13 @@ export class Plugin extends EventEmitter {
     const index = v.fnIndex.get(hc.fn);
     if (index === undefined) return Promise.reject(new BulkheadError(ErrorCode.UNKNOWN_FUNCTION, `The new version has no function ${hc.fn}`));
     return new Promise<void>((resolve, reject) => {
-      const call: Call = {
-        id: this.nextCallId++ >>> 0, fn: index, fnName: hc.fn, input: hc.input ?? new Uint8Array(0),
-        timeoutMs: hc.timeoutMs ?? v.resolved.limits.timeoutMs, deadlineNs: 0, idempotent: false, settled: false,
-        resolve: (out) => {
-          call.settled = true;
+      const call = this.newCall(index, hc.fn, hc.input ?? new Uint8Array(0), hc.timeoutMs ?? v.resolved.limits.timeoutMs, false,
+        (out) => {
           if (hc.expect && Buffer.compare(Buffer.from(out), Buffer.from(hc.expect)) !== 0) {
             reject(new BulkheadError(ErrorCode.PLUGIN_ERROR, `${hc.fn}() answered ${out.byteLength} bytes that differ from the expected ${hc.expect.byteLength}`, { fn: hc.fn }));
           } else resolve();
         },
-        reject: (e) => { call.settled = true; reject(e); },
-      };
+        reject);
       v.pool.submit(call);
     });
   }

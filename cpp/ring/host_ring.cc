@@ -1,6 +1,8 @@
 // host_ring.cc: see host_ring.h and the threat model in region.h.
 #include "ring/host_ring.h"
 
+#include "ring/shared_word.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/futex.h>
@@ -28,28 +30,9 @@ static_assert(sizeof(bh_crash_frame) == 88, "crash frame layout");
 #define MFD_NOEXEC_SEAL 0x0008U
 #endif
 
-template <typename T>
-T Load(const T* p) { return __atomic_load_n(p, __ATOMIC_SEQ_CST); }
-template <typename T>
-void Store(T* p, T v) { __atomic_store_n(p, v, __ATOMIC_SEQ_CST); }
-
-inline void CpuRelax() {
-#if defined(__x86_64__)
-  __builtin_ia32_pause();
-#elif defined(__aarch64__)
-  __asm__ volatile("yield" ::: "memory");
-#endif
-}
-
 uint64_t RoundUp(uint64_t v, uint64_t a) { return (v + a - 1) / a * a; }
 
 }  // namespace
-
-uint64_t MonotonicNs() {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + ts.tv_nsec;
-}
 
 HostRing::~HostRing() {
   if (base_ != nullptr) munmap(base_, BH_REGION_BYTES(cap_));

@@ -13,6 +13,7 @@
 
 #include "include/bulkhead_plugin.h"
 #include "ring/region.h"
+#include "ring/shared_word.h"
 
 namespace bulkhead {
 
@@ -86,8 +87,6 @@ class HostRing {
   std::string error_;
 };
 
-// Current CLOCK_MONOTONIC in nanoseconds.
-uint64_t MonotonicNs();
 
 }  // namespace bulkhead
 

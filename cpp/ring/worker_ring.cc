@@ -3,6 +3,8 @@
 // publishing (seq_cst on both sides, so one of them always sees the other).
 #include "ring/worker_ring.h"
 
+#include "ring/shared_word.h"
+
 #include <errno.h>
 #include <linux/futex.h>
 #include <string.h>
@@ -20,25 +22,6 @@ constexpr uint64_t kSpinNs = 50 * 1000;
 constexpr size_t kMaxLogsPerCall = 64;
 constexpr uint64_t kMaxLogBytesPerCall = 64 * 1024;
 constexpr size_t kKeepScratchBytes = 8u << 20;
-
-uint64_t NowNs() {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + ts.tv_nsec;
-}
-
-inline void CpuRelax() {
-#if defined(__x86_64__)
-  __builtin_ia32_pause();
-#elif defined(__aarch64__)
-  __asm__ volatile("yield" ::: "memory");
-#endif
-}
-
-template <typename T>
-T Load(const T* p) { return __atomic_load_n(p, __ATOMIC_SEQ_CST); }
-template <typename T>
-void Store(T* p, T v) { __atomic_store_n(p, v, __ATOMIC_SEQ_CST); }
 
 void FutexWait(uint32_t* word, uint32_t expected) {
   syscall(__NR_futex, word, FUTEX_WAIT, expected, nullptr, nullptr, 0);
@@ -91,11 +74,11 @@ void WorkerRing::WaitForHost(uint64_t seen_req_tail, uint64_t seen_resp_head) {
   auto changed = [&] {
     return Load(&h_->req_tail) != seen_req_tail || Load(&h_->resp_head) != seen_resp_head;
   };
-  const uint64_t start = NowNs();
+  const uint64_t start = MonotonicNs();
   for (uint32_t i = 1;; i++) {
     if (changed()) return;
     CpuRelax();
-    if ((i & 63) == 0 && NowNs() - start > kSpinNs) break;
+    if ((i & 63) == 0 && MonotonicNs() - start > kSpinNs) break;
   }
   Store(&h_->worker_sleeping, 1u);  // announce first, then read the futex word and re-check
   const uint32_t seq = Load(&h_->req_futex);
