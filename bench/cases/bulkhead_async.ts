@@ -1,6 +1,6 @@
 // Ours: call() round trips, hot and cold, and pipelined throughput, against baseline_worker_threads.
 
-import { loadPlugin } from '../../lib/index';
+import { loadPlugin } from '../../dist/index';
 import { BULK, COLD, HOT, LARGE, PIPELINE, SMALL, assertSameBytes, payload, plugin } from '../fixtures';
 import { main, pump, timeAsync, type Result } from '../harness';
 

@@ -3,7 +3,7 @@
 
 import * as dc from 'node:diagnostics_channel';
 
-import { loadPlugin } from '../../lib/index';
+import { loadPlugin } from '../../dist/index';
 import { plugin } from '../fixtures';
 import { latency, main, quick, type Result } from '../harness';
 

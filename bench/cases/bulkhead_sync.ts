@@ -1,6 +1,6 @@
 // Ours: callSync round trips through the echo plugin, against baseline_shm_pingpong's floors.
 
-import { loadPlugin } from '../../lib/index';
+import { loadPlugin } from '../../dist/index';
 import { BULK, LARGE, SMALL, SPIN, assertSameBytes, payload, plugin } from '../fixtures';
 import { main, timeSync, type LoopOptions, type Result } from '../harness';
 

@@ -1,7 +1,7 @@
 // Ours: the zlib_codec plugin inflating baseline_node_zlib's corpus in a sandbox, async and sync.
 
 import { deflateSync } from 'node:zlib';
-import { loadPlugin } from '../../lib/index';
+import { loadPlugin } from '../../dist/index';
 import { INFLATE, LARGE, assertSameBytes, plugin, zlibCorpus } from '../fixtures';
 import { main, timeAsync, timeSync, type Result } from '../harness';
 
