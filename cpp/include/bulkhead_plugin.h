@@ -118,7 +118,8 @@ typedef struct bh_plugin {
    * `out` here only carries that message and output_alloc returns NULL. */
   bh_status (*init)(const bh_host *host, const uint8_t *config, size_t config_len, bh_output *out);
 
-  /* Optional. Called when a worker shuts down cleanly; never after a crash or a kill. */
+  /* Optional and reserved: never called after a crash or a kill, and bulkhead currently stops
+   * every worker with a kill, so it is not called at all yet. */
   void (*fini)(void);
 
   uint32_t function_count;       /* at most 256 */
