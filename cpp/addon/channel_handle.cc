@@ -119,12 +119,13 @@ Napi::Value ChannelHandle::Drain(const Napi::CallbackInfo& info) {
       ring_->CopyBody(m, reinterpret_cast<uint8_t*>(text.data()));
       body = Napi::String::New(env, text);
     }
-    ring_->Consume(m);
+    ring_->Consume(m, /*publish=*/false);
     out.Set(n++, Napi::Number::New(env, m.kind == BH_MSG_LOG ? 1 : 0));
     out.Set(n++, Napi::Number::New(env, m.call_id));
     out.Set(n++, Napi::Number::New(env, m.code));
     out.Set(n++, body);
   }
+  if (n > 0) ring_->PublishHead();
   return out;
 }
 

@@ -157,8 +157,12 @@ void HostRing::CopyBody(const HostMessage& msg, uint8_t* dst) const {
   if (first < len) memcpy(dst + first, ring, len - first);
 }
 
-void HostRing::Consume(const HostMessage& msg) {
+void HostRing::Consume(const HostMessage& msg, bool publish) {
   resp_head_ += msg.footprint;
+  if (publish) PublishHead();
+}
+
+void HostRing::PublishHead() {
   Store(&h_->resp_head, resp_head_);
   WakeWorker();
 }

@@ -47,8 +47,11 @@ class HostRing {
   Result Peek(HostMessage* msg);
   // Copies the message's payload (then error text) out of the ring: payload_len + error_len bytes.
   void CopyBody(const HostMessage& msg, uint8_t* dst) const;
-  // Consumes the message and wakes the worker if it waits for room.
-  void Consume(const HostMessage& msg);
+  // Consumes the message; with publish, also tells the worker (and wakes it if it waits for room).
+  // A batch consumes with publish = false and ends with PublishHead(): one shared write, not one
+  // per message.
+  void Consume(const HostMessage& msg, bool publish = true);
+  void PublishHead();
 
   // Spins up to spin_ns for a response to appear; true if one is there.
   bool Spin(uint64_t spin_ns);
