@@ -38,7 +38,8 @@ export interface ZygoteHandle {
   close(): void;
 }
 
-/** drain(): [kind (0 response, 1 log), callId, code, body, ...] or a protocol-violation reason. */
+/** drain(): [kind (0 response, 1 log), callId, code, body, ...] or a protocol-violation reason;
+ *  a reason after valid messages is the array's last element. */
 export type DrainResult = Array<number | Buffer | string> | string;
 
 export interface ChannelHandle {

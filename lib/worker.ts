@@ -205,6 +205,10 @@ export class Worker {
       return false;
     }
     for (let i = 0; i < d.length; i += 4) {
+      if (typeof d[i] === 'string') {  // valid messages before it are settled already
+        this.breakProtocol(d[i] as string);
+        return false;
+      }
       const kind = d[i] as number;
       const callId = d[i + 1] as number;
       const code = d[i + 2] as number;

@@ -98,7 +98,8 @@ Napi::Value ChannelHandle::Submit(const Napi::CallbackInfo& info) {
 }
 
 // drain() -> [kind, callId, code, body, ...] with body a Buffer (payload) or a string (error or
-// log text); or a string: the protocol violation that broke this channel.
+// log text); or a string: the protocol violation that broke this channel. When the violation
+// follows valid messages, they come first and the reason is the array's last element.
 Napi::Value ChannelHandle::Drain(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Napi::Array out = Napi::Array::New(env);
@@ -108,7 +109,14 @@ Napi::Value ChannelHandle::Drain(const Napi::CallbackInfo& info) {
     HostMessage m;
     auto r = ring_->Peek(&m);
     if (r == HostRing::kEmpty) break;
-    if (r != HostRing::kOk) return Napi::String::New(env, ring_->protocol_error());
+    if (r != HostRing::kOk) {
+      // Messages before the bad one were valid: hand them over, then the reason.
+      Napi::String why = Napi::String::New(env, ring_->protocol_error());
+      if (n == 0) return why;
+      ring_->PublishHead();
+      out.Set(n, why);
+      return out;
+    }
     Napi::Value body;
     if (m.kind == BH_MSG_RESPONSE && m.code == BH_OK) {
       Napi::Buffer<uint8_t> buf = Napi::Buffer<uint8_t>::New(env, m.payload_len);

@@ -392,7 +392,7 @@ static void forge_response(bh_region_header *h, uint32_t call_id, uint64_t paylo
  */
 static bh_status h_corrupt_ring(const bh_host *host, const uint8_t *in, size_t len,
                                 bh_output *out) {
-  enum { TAIL_PAST, HUGE_LEN, WRONG_ID } mode;
+  enum { TAIL_PAST, HUGE_LEN, WRONG_ID, VALID_THEN_GARBAGE } mode;
   bh_region_header *h;
   bh_status st;
   uint8_t *p;
@@ -402,8 +402,11 @@ static bh_status h_corrupt_ring(const bh_host *host, const uint8_t *in, size_t l
     mode = HUGE_LEN;
   } else if (len == 8 && memcmp(in, "wrong_id", 8) == 0) {
     mode = WRONG_ID;
+  } else if (len == 18 && memcmp(in, "valid_then_garbage", 18) == 0) {
+    mode = VALID_THEN_GARBAGE;
   } else {
-    return fail_str(host, out, BH_ERR_INVALID_INPUT, "Expected tail_past, huge_len or wrong_id");
+    return fail_str(host, out, BH_ERR_INVALID_INPUT,
+                    "Expected tail_past, huge_len, wrong_id or valid_then_garbage");
   }
   p = host->output_alloc(out, 1, &st);
   if (p == NULL) return st;
@@ -420,6 +423,18 @@ static bh_status h_corrupt_ring(const bh_host *host, const uint8_t *in, size_t l
     case WRONG_ID: /* well-formed, but answers a call that does not exist */
       forge_response(h, 0xFFFFFFFEu, 0);
       break;
+    case VALID_THEN_GARBAGE: {
+      /* A correct, empty answer to this very call (its id is in the request header just before the
+       * input), then a message of an unknown kind: the host must keep the answer and still reject
+       * the worker. The input sits in the request ring only when it did not wrap, as here. */
+      const bh_msg *req = (const bh_msg *)(in - BH_MSG_HEADER_BYTES);
+      uint64_t tail;
+      forge_response(h, req->call_id, 0);
+      tail = __atomic_load_n(&h->resp_tail, __ATOMIC_RELAXED);
+      memset((uint8_t *)h + BH_RESP_RING_OFFSET(h->capacity) + tail % h->capacity, 0xEE, BH_MSG_HEADER_BYTES);
+      __atomic_store_n(&h->resp_tail, tail + BH_MSG_HEADER_BYTES, __ATOMIC_RELEASE);
+      break;
+    }
   }
   __atomic_fetch_add(&h->resp_futex, 1, __ATOMIC_RELEASE);
   /* A host blocked in callSync sleeps on resp_futex and needs the wake to look. */
