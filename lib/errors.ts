@@ -1,5 +1,6 @@
 // errors.ts: the one error class bulkhead throws, and its stable codes. Messages may change;
 // codes never do.
+import type { CrashReport } from './crash_report';
 
 export const ErrorCode = {
   /** An argument has the wrong type or value. */
@@ -74,22 +75,15 @@ export interface ErrorDetails {
   pid?: number;
   reason?: string;
   /** Native crash report of the worker, when one could be taken (see crash_report.ts). */
-  report?: unknown;
+  report?: CrashReport;
   cause?: unknown;
 }
 
-export class BulkheadError extends Error implements ErrorDetails {
+// The details are declared once, in ErrorDetails, and merged into the class.
+export interface BulkheadError extends Omit<ErrorDetails, 'cause'> {}
+
+export class BulkheadError extends Error {
   readonly code: ErrorCode;
-  fn?: string;
-  status?: string;
-  signal?: string | null;
-  exitCode?: number;
-  syscall?: string;
-  syscallNumber?: number;
-  arch?: string;
-  pid?: number;
-  reason?: string;
-  report?: unknown;
 
   constructor(code: ErrorCode, message: string, details: ErrorDetails = {}) {
     super(message, details.cause === undefined ? undefined : { cause: details.cause });

@@ -92,7 +92,6 @@ export function native(): { binding: Binding; helper: string } {
   if (loaded) return loaded;
   if (process.platform !== 'linux') throw unsupported(`this is ${process.platform}`);
   if (process.arch !== 'x64' && process.arch !== 'arm64') throw unsupported(`this is ${process.arch}`);
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
   const gypBuild = require('node-gyp-build') as { (dir: string): unknown; path(dir: string): string };
   let addonPath: string;
   try {
@@ -102,7 +101,6 @@ export function native(): { binding: Binding; helper: string } {
       `No bulkhead binary for linux-${process.arch} (looked in ${ROOT}/prebuilds and ${ROOT}/build); ` +
       'run `npm rebuild bulkhead` with a C++ compiler installed', { cause: e });
   }
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
   const binding = require(addonPath) as Binding;
   const helper = path.join(path.dirname(addonPath), HELPER_NAME);
   try {

@@ -41,7 +41,6 @@ const MAX_TEXT = 1024;
 
 /** Text from a sandboxed process: bounded, printable. */
 export function sanitizeText(b: Buffer): string {
-  // eslint-disable-next-line no-control-regex
   return b.subarray(0, MAX_TEXT).toString('utf8').replace(/[\u0000-\u0008\u000b-\u001f\u007f]/g, '?');
 }
 
