@@ -144,7 +144,8 @@ export class Pool {
       onDead: (worker, error, unstarted) => this.onDead(worker, error, unstarted),
       statusName: this.hooks.statusName,
       onIdle: (worker) => {
-        if (this.mode === 'paused') worker.stop();
+        if (worker.state === 'retiring') this.recycle(worker);
+        else if (this.mode === 'paused') worker.stop();
         this.notifyIdle();
         this.dispatch();
       },
@@ -327,24 +328,14 @@ export class Pool {
 
   private afterSubmit(w: Worker): void {
     if (this.options.maxCallsPerWorker > 0 && w.served + w.inflight.length >= this.options.maxCallsPerWorker) {
-      w.state = 'retiring';  // takes no more; replaced once its calls are done
-      this.retireWhenIdle(w);
+      w.state = 'retiring';  // takes no more; recycled by onIdle once its calls are done
     }
   }
 
-  private retireWhenIdle(w: Worker): void {
-    if (w.inflight.length === 0) {
-      this.stats.recycled++;
-      w.retire();
-      this.ensureMin();
-      return;
-    }
-    const check = () => {
-      if (w.state === 'dead') return;
-      if (w.inflight.length === 0) this.retireWhenIdle(w);
-      else setTimeout(check, 1).unref();
-    };
-    setTimeout(check, 1).unref();
+  private recycle(w: Worker): void {
+    this.stats.recycled++;
+    w.retire();
+    this.ensureMin();
   }
 
   /** Moves queued calls onto workers. While every worker is busy and the pool may grow, calls wait
@@ -462,9 +453,6 @@ export class Pool {
     if (w.inflight.length === 0) {
       const r = w.callDirect(call, spinNs);
       if (typeof r !== 'number') return r;
-      if (r === RingResult.PROTOCOL_ERROR) {
-        throw new BulkheadError(ErrorCode.PROTOCOL, `Worker ${w.pid} broke the ring protocol (${w.channel.protocolError()}); it was killed`, { fn: call.fnName, pid: w.pid });
-      }
       if (r === RingResult.FULL) {
         throw new BulkheadError(ErrorCode.NOT_READY, `Worker ${w.pid} could not take the call; use call()`, { fn: call.fnName });
       }
@@ -472,21 +460,20 @@ export class Pool {
     } else if (!w.submit(call)) {
       throw new BulkheadError(ErrorCode.NOT_READY, `The worker's ring is full; retry later or use call()`, { fn: call.fnName });
     }
+    // The event loop cannot run here, so nothing else will settle the call once the worker is gone.
+    const lost = () => this.fail(call, w.failure ?? new BulkheadError(ErrorCode.WORKER_CRASHED,
+      `Worker ${w.pid} died during ${call.fnName}()`, { fn: call.fnName, pid: w.pid, signal: null }));
     while (!call.settled) {
       const r = w.channel.wait(call.deadlineNs, spinNs);
       if (r === RingResult.OK) {
-        w.pump();
+        if (!w.pump()) lost();
       } else if (r === RingResult.TIMED_OUT) {
-        w.pump();
-        if (call.settled) break;
-        const e = new BulkheadError(ErrorCode.TIMEOUT, `${call.fnName}() did not finish within its deadline; worker ${w.pid} was killed`, { fn: call.fnName, pid: w.pid });
-        this.fail(call, e);
-        w.kill(e);
+        // The same expiry as the worker's timer: only a running call that overran kills the worker.
+        if (w.pump()) w.expireOverdue();
+        else lost();
       } else {  // the worker died (or broke the protocol) while we waited
         w.reapNow();
-        if (!call.settled) {
-          this.fail(call, new BulkheadError(ErrorCode.WORKER_CRASHED, `Worker ${w.pid} died during ${call.fnName}()`, { fn: call.fnName, pid: w.pid, signal: null }));
-        }
+        lost();
       }
     }
     return undefined;

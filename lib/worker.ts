@@ -175,7 +175,7 @@ export class Worker {
   /**
    * The sync fast path for an idle worker: one native crossing when the reply is a plain success.
    * Returns the output, or a RingResult after which the call is tracked like any other (in flight,
-   * settled by pump() or by the worker's death).
+   * settled by pump() or by the worker's death); a protocol error settles it at once.
    */
   callDirect(call: Call, spinNs: number): Buffer | number {
     call.deadlineNs = monotonicNs() + call.timeoutMs * 1e6;
@@ -189,10 +189,8 @@ export class Worker {
       call.settled = true;
       return r;
     }
-    if (r === RingResult.FULL || r === RingResult.PROTOCOL_ERROR) {
-      this.inflight.pop();
-      if (r === RingResult.PROTOCOL_ERROR) this.breakProtocol();
-    }
+    if (r === RingResult.FULL || r === RingResult.PROTOCOL_ERROR) this.inflight.pop();
+    if (r === RingResult.PROTOCOL_ERROR) call.reject(this.breakProtocol(undefined, call.fnName));
     return r;
   }
 
@@ -333,6 +331,12 @@ export class Worker {
     const running = this.inflight[0];
     if (this.writeBudget > 0 && running && !running.settled && this.state === 'ready') this.overWriteBudget(running);
     if (this.state === 'dying') return;
+    this.expireOverdue(now);
+    this.armTimer(Infinity);
+  }
+
+  /** Rejects every call past its deadline; an overdue running call takes the worker with it. */
+  expireOverdue(now = monotonicNs()): void {
     this.inflight.forEach((c, i) => {
       if (c.settled || c.deadlineNs > now) return;
       const e = new BulkheadError(ErrorCode.TIMEOUT, `${c.fnName}() did not finish within its deadline${i === 0 ? `; worker ${this.pid} was killed` : ''}`, { fn: c.fnName, pid: this.pid });
@@ -341,7 +345,6 @@ export class Worker {
       c.reject(e);
       if (i === 0) this.kill(e);
     });
-    this.armTimer(Infinity);
   }
 
   /** True when the death was the host's plan (recycling, shrinking, an abort), not a failure. */
@@ -372,6 +375,11 @@ export class Worker {
     this.kill(new BulkheadError(ErrorCode.CLOSED, `Worker ${this.pid} retired`));
   }
 
+  /** Why the host killed it, once it did. */
+  get failure(): BulkheadError | undefined {
+    return this.killError;
+  }
+
   /** Kills the process; `reason` is what its running call gets if still unsettled. */
   kill(reason: BulkheadError): void {
     if (this.state === 'dead' || this.state === 'dying') return;
@@ -381,10 +389,12 @@ export class Worker {
     if (this.pid === 0) this.finish(null);  // never started: no exit report will come
   }
 
-  private breakProtocol(reason?: string): void {
+  private breakProtocol(reason?: string, fn?: string): BulkheadError {
     const why = reason ?? this.channel.protocolError();
-    this.kill(new BulkheadError(ErrorCode.PROTOCOL,
-      `Worker ${this.pid} broke the ring protocol (${why}); it was killed`, { pid: this.pid, reason: why }));
+    const e = new BulkheadError(ErrorCode.PROTOCOL,
+      `Worker ${this.pid} broke the ring protocol (${why}); it was killed`, { pid: this.pid, reason: why, fn });
+    this.kill(e);
+    return e;
   }
 
   /** The zygote reaped it (status) or the zygote died (null). */

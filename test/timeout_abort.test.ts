@@ -55,6 +55,15 @@ describe('deadlines', () => {
     expect(performance.now() - t0).toBeLessThan(100 + 250);
   });
 
+  it('times out a synchronous call queued behind a running one without killing the running one', async () => {
+    await new Promise((r) => setTimeout(r, 50));  // let the pool replace the worker killed above
+    const running = hostile.call('sleep_ms', Buffer.from('300'), { timeoutMs: 5000 });
+    const e = (() => { try { hostile.callSync('echo', Buffer.from('late'), { timeoutMs: 50 }); } catch (x) { return x; } })();
+    expect(e).toMatchObject({ code: 'ERR_TIMEOUT', fn: 'echo' });
+    expect((e as Error).message).not.toContain('was killed');
+    expect(text(await running)).toBe('slept');
+  });
+
   it('reports a crash during a synchronous call as a crash, not a hang', async () => {
     await new Promise((r) => setTimeout(r, 50));  // let the pool replace the worker
     expect(() => hostile.callSync('segfault', Buffer.alloc(0))).toThrow(expect.objectContaining({ code: 'ERR_WORKER_CRASHED' }));
