@@ -207,7 +207,7 @@ export class Plugin extends EventEmitter {
       onRestart: (info) => { if (this.current === version()) this.emit('restart', info); },
       onQuarantine: (e) => { if (this.current === version()) this.emit('quarantine', e); },
       statusName: (code) => STATUS_NAMES[code] ?? `status ${code}`,
-      place: (w: Worker) => this.emit('worker', { pid: w.pid }),
+      onSpawn: (w: Worker) => this.emit('worker', { pid: w.pid }),
     };
   }
 

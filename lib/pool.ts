@@ -47,8 +47,8 @@ export interface PoolHooks {
   onRestart(info: { delayMs: number; recent: number }): void;
   onQuarantine(e: BulkheadError): void;
   statusName(code: number): string;
-  /** Puts a new worker in its cgroup (if any) before it takes calls. */
-  place(worker: Worker): void;
+  /** A new worker is ready (in its cgroup, if any) and about to take calls. */
+  onSpawn(worker: Worker): void;
 }
 
 export interface PoolTemplate {
@@ -167,7 +167,7 @@ export class Pool {
           w.kill(e as BulkheadError);
           return;
         }
-        this.hooks.place(w);
+        this.hooks.onSpawn(w);
         this.refillSpareCgroup();
         if (workerSpawnChannel.hasSubscribers) {
           workerSpawnChannel.publish({ plugin: this.template.name, version: this.template.version, pid: w.pid,
