@@ -72,6 +72,9 @@ export interface ErrorDetails {
   syscall?: string;
   syscallNumber?: number;
   arch?: string;
+  /** A violation's six syscall arguments and instruction pointer as the kernel saw them (hex). */
+  args?: string[];
+  ip?: string;
   pid?: number;
   reason?: string;
   /** Native crash report of the worker, when one could be taken (see crash_report.ts). */

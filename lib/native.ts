@@ -13,6 +13,7 @@ export const RingResult = { OK: 0, EMPTY: 1, FULL: 2, PROTOCOL_ERROR: 3, TIMED_O
 export const Wire = {
   GONE: 0, LOAD: 1, SPAWN: 2, UNLOAD: 3,
   LOADED: 10, LOAD_ERROR: 11, SPAWNED: 12, SPAWN_ERROR: 13, EXITED: 14, VIOLATION: 15, READY: 16,
+  PROTOCOL_ERROR: 18,
 } as const;
 
 export interface KernelProbe {
@@ -35,6 +36,8 @@ export interface ZygoteHandle {
   pid(): number;
   send(type: number, id: number, a: number, b: number, payload: Uint8Array, fds: number[]): number;
   ref(on: boolean): void;
+  /** Delivers the messages already queued to onMessage now (see runtime.pumpNow). */
+  pump(): void;
   close(): void;
 }
 
@@ -58,7 +61,6 @@ export interface ChannelHandle {
   exitStatus(): number;
   close(): void;
   protocolError(): string;
-  faultReport(): [number, number, number];
   /** The worker's crash slot as it wrote it (hostile; lib/crash_report.ts parses it). Undefined once closed. */
   crashReport(): import('./crash_report').RawCrashReport | undefined;
 }

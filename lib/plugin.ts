@@ -13,7 +13,7 @@ import { runtime, type LoadFailure } from './runtime';
 import { callChannel } from './telemetry';
 import { readVerified, type TrustOption } from './trust';
 import { checkBytes, checkInt, checkKnownKeys, checkObject, checkSignal, checkString, invalid } from './validate';
-import { classifyExit, type Call, type Worker } from './worker';
+import { classifyExit, violationError, type Call, type Worker } from './worker';
 
 export interface LoadOptions {
   /** How the plugin's bytes are checked before anything of them runs. Required. */
@@ -67,15 +67,18 @@ const LOAD_KEYS = ['trust', 'policy', 'limits', 'pool', 'restart', 'config', 're
 
 function loadError(f: LoadFailure | BulkheadError, file: string): BulkheadError {
   if (f instanceof BulkheadError) return f;
-  const { binding } = native();
   if (f.kind === 'violation') {
-    const syscall = binding.syscallName(f.arch! >>> 0, f.syscallNumber!);
-    return new BulkheadError(ErrorCode.SANDBOX_VIOLATION,
-      `Loading ${file} made a forbidden syscall: ${syscall} (${f.syscallNumber}, ${binding.archName(f.arch! >>> 0)})`,
-      { syscall, syscallNumber: f.syscallNumber, arch: binding.archName(f.arch! >>> 0), reason: 'load' });
+    const e = violationError(f.violation!, 0, undefined, `while loading ${file}`);
+    e.reason = 'load';
+    return e;
+  }
+  if (f.kind === 'protocol') {
+    return new BulkheadError(ErrorCode.PROTOCOL,
+      `Loading ${file} failed: its template broke the control protocol (${f.message}); everything of it was killed`,
+      { reason: 'protocol' });
   }
   if (f.kind === 'exit') {
-    const e = classifyExit(f.status ?? null, [0, 0, 0], 0, undefined);
+    const e = classifyExit(f.status ?? null, undefined, 0, undefined);
     return new BulkheadError(ErrorCode.LOAD_FAILED, `Loading ${file} failed: ${e.message}`,
       { reason: 'crashed', signal: e.signal, exitCode: e.exitCode });
   }
@@ -85,6 +88,7 @@ function loadError(f: LoadFailure | BulkheadError, file: string): BulkheadError 
     case 3: return new BulkheadError(ErrorCode.ABI_MISMATCH, `${file}: ${msg}`, { reason: 'abi' });
     case 4: return new BulkheadError(ErrorCode.INIT_FAILED, `${file}: init failed: ${msg}`, { reason: 'init' });
     case 5: return new BulkheadError(ErrorCode.SANDBOX_UNAVAILABLE, `Cannot sandbox ${file}: ${msg}`, { reason: 'sandbox' });
+    case 6: return new BulkheadError(ErrorCode.LOAD_FAILED, `Loading ${file} took longer than its deadline; everything of it was killed`, { reason: 'timeout' });
     default: return new BulkheadError(ErrorCode.LOAD_FAILED, `Cannot load ${file}: ${msg}`, { reason: 'not-loadable' });
   }
 }
@@ -136,13 +140,14 @@ async function loadVersion(file: unknown, options: unknown, hooks: (v: () => Ver
   let timer: NodeJS.Timeout | undefined;
   let started: Pool | undefined;
   try {
-    const loaded = await Promise.race([
-      runtime.load(pluginId, memfd, spec),
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new BulkheadError(ErrorCode.LOAD_FAILED,
-          `Loading ${path} took longer than ${loadTimeoutMs} ms; it was killed`, { reason: 'timeout' })), loadTimeoutMs);
-      }),
-    ]);
+    // One deadline for the whole activation, from the request to the first workers serving. The
+    // monitor enforces it too, up to the template's "loaded", so a host stalled elsewhere still
+    // gets a plugin that took too long killed.
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new BulkheadError(ErrorCode.LOAD_FAILED,
+        `Loading ${path} took longer than ${loadTimeoutMs} ms; everything of it was killed`, { reason: 'timeout' })), loadTimeoutMs);
+    });
+    const loaded = await Promise.race([runtime.load(pluginId, memfd, spec, loadTimeoutMs), deadline]);
     const resolved: Resolved = { file: path, limits, pool, restart, spinNs: spinUs * 1000 };
     let version!: Version;
     // Writes are only possible beneath granted directories; only then is there a budget to check.
@@ -153,7 +158,7 @@ async function loadVersion(file: unknown, options: unknown, hooks: (v: () => Ver
       pool: started, name: loaded.name, version: loaded.version, functions: Object.freeze([...loaded.functions]),
       fnIndex: new Map(loaded.functions.map((f, i) => [f, i])), resolved,
     };
-    await started.start();
+    await Promise.race([started.start(), deadline]);
     return version;
   } catch (e) {
     if (started) await started.destroy();

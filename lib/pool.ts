@@ -103,9 +103,12 @@ export class Pool {
     this.restart = new RestartPolicy(restart);
     this.idleTimer = setInterval(() => this.shrinkIdle(), Math.min(1000, Math.max(10, options.idleMs / 4)));
     this.idleTimer.unref();
-    runtime.watchTemplate(template.pluginId, (status) => {
-      this.templateLost = new BulkheadError(ErrorCode.ZYGOTE,
-        `The template process of ${template.name} ended (${status === null ? 'the zygote died' : `wait status ${status}`}); load the plugin again`);
+    runtime.watchTemplate(template.pluginId, (status, protocol) => {
+      this.templateLost = protocol !== undefined
+        ? new BulkheadError(ErrorCode.PROTOCOL,
+          `The template process of ${template.name} broke the control protocol (${protocol}) and was killed with its workers; load the plugin again`)
+        : new BulkheadError(ErrorCode.ZYGOTE,
+          `The template process of ${template.name} ended (${status === null ? 'the zygote died' : `wait status ${status}`}); load the plugin again`);
       for (const c of this.queue.splice(0)) this.fail(c, this.templateLost);
     });
   }

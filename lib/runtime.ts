@@ -11,21 +11,30 @@ export interface LoadedTemplate {
   functions: string[];
 }
 
+/** A forbidden syscall as the monitor saw it (the kernel's own record, not the plugin's). */
+export interface Violation {
+  nr: number;
+  arch: number;
+  /** The six arguments and the instruction pointer, as hex strings (64-bit values). */
+  args: string[];
+  ip: string;
+}
+
 /** What a load failure looked like from the zygote's side. */
 export interface LoadFailure {
-  kind: 'error' | 'violation' | 'exit';
+  kind: 'error' | 'violation' | 'exit' | 'protocol';
   errorKind?: number;
   message?: string;
-  syscallNumber?: number;
-  arch?: number;
+  violation?: Violation;
   status?: number;
 }
 
 interface PendingLoad {
   resolve(t: LoadedTemplate): void;
   reject(f: LoadFailure | BulkheadError): void;
-  violation?: { nr: number; arch: number };
+  violation?: Violation;
   error?: { kind: number; message: string };
+  protocol?: string;
 }
 
 interface PendingSpawn {
@@ -33,15 +42,33 @@ interface PendingSpawn {
   reject(e: BulkheadError): void;
 }
 
-/** status: the raw wait status, or null when the zygote died and the status is unknown. */
-export type ExitListener = (status: number | null) => void;
+/** status: the raw wait status, or null when the zygote died and the status is unknown. For a
+ *  template, `protocol` says how it broke the control protocol when that is why it was killed. */
+export type ExitListener = (status: number | null, protocol?: string) => void;
 
 const NAME = /^[A-Za-z0-9_.-]{1,63}$/;
+// Violations of processes not yet (or no longer) watched: bounded, oldest dropped first.
+const MAX_UNCLAIMED_VIOLATIONS = 256;
 const MAX_TEXT = 1024;
 
 /** Text from a sandboxed process: bounded, printable. */
 export function sanitizeText(b: Buffer): string {
   return b.subarray(0, MAX_TEXT).toString('utf8').replace(/[\u0000-\u0008\u000b-\u001f\u007f]/g, '?');
+}
+
+function hex64(b: Buffer, at: number): string {
+  return `0x${b.readBigUInt64LE(at).toString(16)}`;
+}
+
+/** The zygote is trusted; its payload is still checked for shape. */
+function parseViolation(nr: number, arch: number, payload: Buffer): Violation {
+  const ok = payload.length === 56;
+  return {
+    nr: nr | 0,
+    arch,
+    args: ok ? Array.from({ length: 6 }, (_, i) => hex64(payload, 8 * i)) : [],
+    ip: ok ? hex64(payload, 48) : '0x0',
+  };
 }
 
 function parseLoaded(pid: number, payload: Buffer): LoadedTemplate | undefined {
@@ -61,6 +88,10 @@ class Runtime {
   private readonly spawns = new Map<string, PendingSpawn>();
   private readonly exits = new Map<number, ExitListener>();
   private readonly templateExits = new Map<number, ExitListener>();
+  /** The monitor's violation reports, by pid, until that process's exit claims them. */
+  private readonly violations = new Map<number, Violation>();
+  /** Why a loaded template was killed for breaking the protocol, by plugin id. */
+  private readonly protocolErrors = new Map<number, string>();
   private nextPluginId = 1;
   private pending = 0;
   private exitHooked = false;
@@ -94,23 +125,26 @@ class Runtime {
     return this.zygote?.pid();
   }
 
-  async load(pluginId: number, memfd: number, spec: Buffer): Promise<LoadedTemplate> {
+  /** `deadlineMs`: the monitor kills everything of the plugin if loading takes longer. */
+  async load(pluginId: number, memfd: number, spec: Buffer, deadlineMs: number): Promise<LoadedTemplate> {
     await this.start();
     return new Promise<LoadedTemplate>((resolve, reject) => {
       this.loads.set(pluginId, { resolve, reject });
       this.hold(1);
-      const rc = this.zygote!.send(Wire.LOAD, pluginId, 0, 0, spec, [memfd]);
+      const rc = this.zygote!.send(Wire.LOAD, pluginId, 0, deadlineMs, spec, [memfd]);
       if (rc !== 0) this.failLoad(pluginId, new BulkheadError(ErrorCode.ZYGOTE, `Cannot send load request (errno ${rc})`));
     });
   }
 
-  async spawn(pluginId: number, workerId: number, fds: [number, number]): Promise<number> {
+  /** `deadlineMs`: a template that has not answered by then is killed as broken (0: the
+   *  monitor's default, 10 s). */
+  async spawn(pluginId: number, workerId: number, fds: [number, number], deadlineMs = 0): Promise<number> {
     await this.start();
     return new Promise<number>((resolve, reject) => {
       const key = `${pluginId}:${workerId}`;
       this.spawns.set(key, { resolve, reject });
       this.hold(1);
-      const rc = this.zygote!.send(Wire.SPAWN, pluginId, workerId, 0, new Uint8Array(0), fds);
+      const rc = this.zygote!.send(Wire.SPAWN, pluginId, workerId, deadlineMs, new Uint8Array(0), fds);
       if (rc !== 0) this.failSpawn(key, new BulkheadError(ErrorCode.ZYGOTE, `Cannot send spawn request (errno ${rc})`));
     });
   }
@@ -134,6 +168,19 @@ class Runtime {
 
   unwatchExit(pid: number): void {
     this.exits.delete(pid);
+  }
+
+  /** The monitor's report of a forbidden syscall by `pid`, once; read it when the process is gone. */
+  takeViolation(pid: number): Violation | undefined {
+    const v = this.violations.get(pid);
+    this.violations.delete(pid);
+    return v;
+  }
+
+  /** Handles what the zygote has already sent, now: a synchronous caller that saw a worker die
+   *  needs the monitor's report on it, which was sent before the kill. */
+  pumpNow(): void {
+    this.zygote?.pump();
   }
 
   /** Calls `listener` when the template of `pluginId` dies after loading. */
@@ -184,8 +231,20 @@ class Runtime {
         break;
       }
       case Wire.VIOLATION: {
+        const v = parseViolation(b, c, payload);
         const p = this.loads.get(id);
-        if (p) p.violation = { nr: b | 0, arch: c };
+        if (p) {
+          p.violation = v;
+        } else {
+          if (this.violations.size >= MAX_UNCLAIMED_VIOLATIONS) this.violations.delete(this.violations.keys().next().value!);
+          this.violations.set(a, v);
+        }
+        break;
+      }
+      case Wire.PROTOCOL_ERROR: {
+        const p = this.loads.get(id);
+        if (p) p.protocol = sanitizeText(payload);
+        else this.protocolErrors.set(id, sanitizeText(payload));
         break;
       }
       case Wire.SPAWNED: {
@@ -223,16 +282,19 @@ class Runtime {
     if (pluginId === 0) return;
     const p = this.loads.get(pluginId);
     if (p) {  // the template died while loading: say why, most specific first
-      if (p.error) this.failLoad(pluginId, { kind: 'error', errorKind: p.error.kind, message: p.error.message });
-      else if (p.violation) this.failLoad(pluginId, { kind: 'violation', syscallNumber: p.violation.nr, arch: p.violation.arch });
+      if (p.violation) this.failLoad(pluginId, { kind: 'violation', violation: p.violation });
+      else if (p.protocol) this.failLoad(pluginId, { kind: 'protocol', message: p.protocol });
+      else if (p.error) this.failLoad(pluginId, { kind: 'error', errorKind: p.error.kind, message: p.error.message });
       else this.failLoad(pluginId, { kind: 'exit', status });
       return;
     }
+    const protocol = this.protocolErrors.get(pluginId);
+    this.protocolErrors.delete(pluginId);
     this.failSpawnsOf(pluginId, new BulkheadError(ErrorCode.ZYGOTE, 'The template exited while a worker was starting'));
     const t = this.templateExits.get(pluginId);
     if (t) {
       this.templateExits.delete(pluginId);
-      t(status);
+      t(status, protocol);
     }
   }
 
@@ -247,6 +309,8 @@ class Runtime {
     const templates = [...this.templateExits.values()];
     this.exits.clear();
     this.templateExits.clear();
+    this.violations.clear();
+    this.protocolErrors.clear();
     exits.forEach((l) => l(null));
     templates.forEach((l) => l(null));
   }

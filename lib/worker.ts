@@ -6,7 +6,7 @@ import * as os from 'node:os';
 import { parseCrashReport } from './crash_report';
 import { BulkheadError, ErrorCode } from './errors';
 import { native, RingResult, type ChannelHandle } from './native';
-import { runtime } from './runtime';
+import { runtime, type Violation } from './runtime';
 
 /** One call as the pool tracks it. */
 export interface Call {
@@ -44,7 +44,6 @@ export interface WorkerHooks {
 }
 
 const WORKER_SETUP_FAILED = 121;
-const AUDIT_ARCHES = new Set([0xc000003e, 0x40000003, 0xc00000b7, 0x40000028]);
 
 // CLOCK_MONOTONIC (what the worker compares deadlines against) from performance.now().
 const MONO_OFFSET_NS = Number(process.hrtime.bigint()) - performance.now() * 1e6;
@@ -57,10 +56,22 @@ function signalName(sig: number): string {
   return entry ? entry[0] : `signal ${sig}`;
 }
 
-/** Turns a wait status plus the worker's (hostile) fault report into the error its call gets. */
-export function classifyExit(status: number | null, fault: [number, number, number], pid: number,
+/** The error for a forbidden syscall the monitor saw (and killed the process for). */
+export function violationError(v: Violation, pid: number, fn: string | undefined, during: string): BulkheadError {
+  const { binding } = native();
+  const arch = binding.archName(v.arch >>> 0);
+  const syscall = binding.syscallName(v.arch >>> 0, v.nr);
+  return new BulkheadError(ErrorCode.SANDBOX_VIOLATION,
+    `Sandbox violation ${during}: syscall ${syscall} (${v.nr}, ${arch}) is not allowed; process ${pid} was killed`,
+    { pid: pid || undefined, fn, syscall, syscallNumber: v.nr, arch, args: v.args, ip: v.ip });
+}
+
+/** Turns a wait status, and the monitor's violation report if it made one, into the error the
+ *  call gets. The signal always comes from the wait status: nothing the worker wrote counts. */
+export function classifyExit(status: number | null, violation: Violation | undefined, pid: number,
                              fn: string | undefined, oomKilled = false): BulkheadError {
   const where = fn ? ` in ${fn}()` : '';
+  if (violation) return violationError(violation, pid, fn, fn ? `in ${fn}()` : 'in a worker');
   if (status === null) {
     return new BulkheadError(ErrorCode.ZYGOTE, `The zygote helper died; worker ${pid} was lost${where}`, { pid, fn });
   }
@@ -70,14 +81,6 @@ export function classifyExit(status: number | null, fault: [number, number, numb
     const why = exitCode === WORKER_SETUP_FAILED ? ' (its sandbox could not be set up)' : '';
     return new BulkheadError(ErrorCode.WORKER_EXITED, `Worker ${pid} exited with code ${exitCode}${where}${why}`,
       { pid, fn, exitCode });
-  }
-  const [kind, arch, nr] = fault;
-  const { binding } = native();
-  if (sig === os.constants.signals.SIGSYS && kind === 1 && AUDIT_ARCHES.has(arch >>> 0)) {
-    const syscall = binding.syscallName(arch >>> 0, nr);
-    return new BulkheadError(ErrorCode.SANDBOX_VIOLATION,
-      `Sandbox violation${where}: syscall ${syscall} (${nr}, ${binding.archName(arch >>> 0)}) is not allowed; worker ${pid} was killed`,
-      { pid, fn, syscall, syscallNumber: nr, arch: binding.archName(arch >>> 0) });
   }
   const signal = signalName(sig);
   if (sig === os.constants.signals.SIGKILL && oomKilled) {
@@ -412,6 +415,9 @@ export class Worker {
     while (status < 0 && performance.now() < until) status = this.channel.exitStatus();
     if (status < 0) return;  // this kernel cannot say (before 6.15): the zygote's report decides
     if (this.state !== 'dying') this.pump();
+    // The monitor reports a violation before it kills, so its report is queued already.
+    runtime.pumpNow();
+    if ((this.state as Worker['state']) === 'dead') return;  // its exit report came with it
     runtime.unwatchExit(this.pid);
     this.finish(status);
   }
@@ -420,7 +426,7 @@ export class Worker {
     if (this.state === 'dead') return;
     const running = this.inflight[0];
     const oom = this.cgroup !== undefined && this.cgroup.oomKills() > 0;
-    const error = this.killError ?? classifyExit(status, this.channel.faultReport(), this.pid, running?.fnName, oom);
+    const error = this.killError ?? classifyExit(status, runtime.takeViolation(this.pid), this.pid, running?.fnName, oom);
     if (!this.killError && error.code === ErrorCode.WORKER_CRASHED) {
       error.report = parseCrashReport(this.channel.crashReport());
     }

@@ -60,7 +60,6 @@ Napi::Function ChannelHandle::Define(Napi::Env env) {
                          InstanceMethod("exitStatus", &ChannelHandle::ExitStatus),
                          InstanceMethod("close", &ChannelHandle::Close),
                          InstanceMethod("protocolError", &ChannelHandle::ProtocolError),
-                         InstanceMethod("faultReport", &ChannelHandle::FaultReport),
                          InstanceMethod("crashReport", &ChannelHandle::CrashReport),
                      });
 }
@@ -265,18 +264,6 @@ Napi::Value ChannelHandle::Kill(const Napi::CallbackInfo& info) {
 
 Napi::Value ChannelHandle::ProtocolError(const Napi::CallbackInfo& info) {
   return Napi::String::New(info.Env(), ring_ ? ring_->protocol_error() : "");
-}
-
-// faultReport() -> [kind, arch, nr] as the worker wrote them (hostile; lib/ validates).
-Napi::Value ChannelHandle::FaultReport(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  Napi::Array a = Napi::Array::New(env, 3);
-  bh_fault f{};
-  if (ring_ && !closed_) f = ring_->ReadFault();
-  a.Set(0u, Napi::Number::New(env, f.kind));
-  a.Set(1u, Napi::Number::New(env, f.arch));
-  a.Set(2u, Napi::Number::New(env, f.nr));
-  return a;
 }
 
 // crashReport() -> {kind, signo, code, address, frameCount, frames: [{module, offset, symbol,

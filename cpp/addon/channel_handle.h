@@ -34,7 +34,6 @@ class ChannelHandle : public Napi::ObjectWrap<ChannelHandle> {
   Napi::Value ExitStatus(const Napi::CallbackInfo& info);
   Napi::Value Close(const Napi::CallbackInfo& info);
   Napi::Value ProtocolError(const Napi::CallbackInfo& info);
-  Napi::Value FaultReport(const Napi::CallbackInfo& info);
   Napi::Value CrashReport(const Napi::CallbackInfo& info);
 
   static void OnEvent(uv_poll_t* handle, int status, int events);

@@ -67,6 +67,7 @@ Napi::Function ZygoteHandle::Define(Napi::Env env) {
                          InstanceMethod("send", &ZygoteHandle::Send),
                          InstanceMethod("ref", &ZygoteHandle::Ref),
                          InstanceMethod("close", &ZygoteHandle::Close),
+                         InstanceMethod("pump", &ZygoteHandle::Pump),
                      });
 }
 
@@ -113,8 +114,17 @@ ZygoteHandle::~ZygoteHandle() {
 
 void ZygoteHandle::OnReadable(uv_poll_t* handle, int status, int events) {
   auto* self = static_cast<ZygoteHandle*>(handle->data);
-  if (self == nullptr) return;
-  napi_env env = self->on_message_.Env();
+  if (self != nullptr) self->Deliver();
+}
+
+Napi::Value ZygoteHandle::Pump(const Napi::CallbackInfo& info) {
+  if (sock_ >= 0) Deliver();
+  return info.Env().Undefined();
+}
+
+void ZygoteHandle::Deliver() {
+  ZygoteHandle* self = this;
+  napi_env env = on_message_.Env();
   napi_handle_scope scope;
   if (napi_open_handle_scope(env, &scope) != napi_ok) return;
   for (;;) {

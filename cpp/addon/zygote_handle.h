@@ -20,8 +20,11 @@ class ZygoteHandle : public Napi::ObjectWrap<ZygoteHandle> {
   Napi::Value Send(const Napi::CallbackInfo& info);
   Napi::Value Ref(const Napi::CallbackInfo& info);
   Napi::Value Close(const Napi::CallbackInfo& info);
+  Napi::Value Pump(const Napi::CallbackInfo& info);
 
   static void OnReadable(uv_poll_t* handle, int status, int events);
+  // Hands every queued message to on_message_.
+  void Deliver();
   static void CleanupHook(void* arg);
   void Shutdown();
 

@@ -20,8 +20,8 @@ constexpr size_t kMaxWirePayload = 60 * 1024;  // fits the default SEQPACKET sen
 
 enum class WireType : uint32_t {
   // host -> zygote
-  kLoad = 1,      // id=plugin; fds=[plugin memfd]; payload=LoadSpec
-  kSpawn = 2,     // id=plugin, a=worker; fds=[region memfd, eventfd]
+  kLoad = 1,      // id=plugin, b=activation deadline ms; fds=[plugin memfd]; payload=LoadSpec
+  kSpawn = 2,     // id=plugin, a=worker, b=deadline ms; fds=[region memfd, eventfd]
   kUnload = 3,    // id=plugin: kill the template and every process it started
   // zygote -> host (and template -> zygote, re-stamped by the zygote)
   kLoaded = 10,     // id=plugin, a=template pid; payload=name\0version\0fn\0fn\0...
@@ -29,9 +29,20 @@ enum class WireType : uint32_t {
   kSpawned = 12,    // id=plugin, a=worker; fds=[pidfd]
   kSpawnError = 13, // id=plugin, a=worker, b=errno
   kExited = 14,     // a=pid, b=wait status, c=plugin id or 0
-  kViolation = 15,  // id=plugin, a=pid, b=syscall nr, c=audit arch: seccomp trap while loading
+  kViolation = 15,  // id=plugin, a=pid, b=syscall nr, c=audit arch; payload=ViolationArgs.
+                    // Zygote -> host only: the monitor saw it; the process is being killed.
   kReady = 16,      // zygote is up; a=zygote pid
+  kListener = 17,   // template -> zygote only, first message: fds=[seccomp notification listener]
+  kProtocolError = 18,  // zygote -> host: id=plugin, a=template pid; payload=reason. The template
+                        // broke the control protocol and was killed with everything of its plugin.
 };
+
+// The payload of kViolation: the arguments and instruction pointer as the kernel saw them.
+struct ViolationArgs {
+  uint64_t args[6];
+  uint64_t ip;
+};
+static_assert(sizeof(ViolationArgs) == 56, "violation payload is 56 bytes");
 
 enum class LoadErrorKind : uint32_t {
   kNotLoadable = 1,  // dlopen failed (not an ELF shared object, missing dependency, ...)
@@ -39,6 +50,7 @@ enum class LoadErrorKind : uint32_t {
   kBadAbi = 3,       // entry returned a table with a wrong version/size or bad contents
   kInitFailed = 4,   // init returned non-OK
   kSandbox = 5,      // the load-phase sandbox could not be applied
+  kTimeout = 6,      // the monitor's activation deadline passed; everything of the plugin was killed
 };
 
 struct WireHeader {

@@ -23,7 +23,7 @@ static_assert(offsetof(bh_region_header, req_head) % 64 == 0, "req_head on its o
 static_assert(offsetof(bh_region_header, resp_tail) % 64 == 0, "resp_tail on its own line");
 static_assert(offsetof(bh_region_header, resp_head) % 64 == 0, "resp_head on its own line");
 static_assert(sizeof(bh_region_header) <= BH_REGION_HEADER_BYTES, "header fits its page");
-static_assert(offsetof(bh_region_header, fault) == 448, "the header only ever grows at its end");
+static_assert(offsetof(bh_region_header, retired) == 448, "the header only ever grows at its end");
 static_assert(sizeof(bh_crash_frame) == 88, "crash frame layout");
 
 #ifndef MFD_NOEXEC_SEAL
@@ -218,12 +218,6 @@ HostRing::Result HostRing::Wait(uint64_t deadline_ns, uint64_t spin_ns) {
 void HostRing::SetEventMode(bool on) {
   event_mode_ = on;
   Store(&h_->host_waiting, static_cast<uint32_t>(on ? BH_HOST_EVENTFD : BH_HOST_SPINNING));
-}
-
-bh_fault HostRing::ReadFault() const {
-  bh_fault f;
-  memcpy(&f, &h_->fault, sizeof f);
-  return f;
 }
 
 bh_crash HostRing::ReadCrash() const {

@@ -64,8 +64,6 @@ class HostRing {
   // Drains the eventfd counter.
   void ClearEvent();
 
-  // A copy of the worker's fault report (hostile: the caller validates every field).
-  bh_fault ReadFault() const;
   // A copy of the worker's crash report, taken once (hostile: the caller validates every field).
   bh_crash ReadCrash() const;
 

@@ -5,8 +5,8 @@
  * make the host's mapping SIGBUS). It holds:
  *
  *   [0, BH_REGION_HEADER_BYTES)         header: geometry (host-written once), ring indices and
- *                                        wake-up words, each on its own cache line; the fault
- *                                        and crash reports
+ *                                        wake-up words, each on its own cache line; the worker's
+ *                                        crash report
  *   [REQ_OFF, REQ_OFF + capacity)        request ring: host produces, worker consumes
  *   [RESP_OFF, RESP_OFF + capacity)      response ring: worker produces, host consumes
  *
@@ -49,10 +49,6 @@
 #define BH_HOST_EVENTFD 1u  /* write the eventfd (the host's event loop watches it) */
 #define BH_HOST_FUTEX 2u    /* FUTEX_WAKE resp_futex (a thread blocks in callSync) */
 
-/* Fault report kinds (bh_fault.kind). Written by the worker's signal handlers; hostile data. */
-#define BH_FAULT_NONE 0u
-#define BH_FAULT_VIOLATION 1u /* seccomp trap: nr and arch are set */
-
 typedef struct bh_msg {
   uint32_t kind;        /* BH_MSG_REQUEST or BH_MSG_RESPONSE */
   uint32_t call_id;     /* host-chosen; a response echoes its request's id */
@@ -62,14 +58,6 @@ typedef struct bh_msg {
   uint64_t deadline_ns; /* request: CLOCK_MONOTONIC deadline, 0 = none */
   uint8_t reserved[32];
 } bh_msg;
-
-typedef struct bh_fault {
-  uint32_t kind;   /* BH_FAULT_* */
-  uint32_t arch;   /* AUDIT_ARCH_* of the trapped syscall */
-  int32_t nr;      /* syscall number as the kernel saw it (x32 bit included) */
-  uint32_t signo;  /* unused (crash reports live in bh_crash) */
-  uint64_t addr;   /* unused */
-} bh_fault;
 
 /*
  * Crash report: written by the worker's handler for SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT and
@@ -136,7 +124,7 @@ typedef struct bh_region_header {
   uint32_t host_waiting;    /* host: BH_HOST_* */
   uint8_t pad6[56];
 
-  bh_fault fault;           /* worker: last fault report (hostile to the host) */
+  uint8_t retired[24];      /* was the worker's violation report: the monitor reports them now */
   bh_crash crash;           /* worker: crash report (hostile to the host) */
 } bh_region_header;
 

@@ -33,14 +33,14 @@ bool CompileBpf(uint32_t audit_arch, const std::vector<SyscallRule>& rules, uint
   p.clear();
   p.push_back(Stmt(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)));
   p.push_back(Jump(BPF_JMP | BPF_JEQ | BPF_K, audit_arch, 1, 0));
-  p.push_back(Stmt(BPF_RET | BPF_K, SECCOMP_RET_TRAP));
+  p.push_back(Stmt(BPF_RET | BPF_K, default_action));
   p.push_back(Stmt(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)));
   p.push_back(Jump(BPF_JMP | BPF_JEQ | BPF_K, kDieSyscall, 0, 1));
   p.push_back(Stmt(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS));
   if (audit_arch == AUDIT_ARCH_X86_64) {
     // x32 numbers carry AUDIT_ARCH_X86_64, so the arch check alone lets them through.
     p.push_back(Jump(BPF_JMP | BPF_JSET | BPF_K, 0x40000000u, 0, 1));
-    p.push_back(Stmt(BPF_RET | BPF_K, SECCOMP_RET_TRAP));
+    p.push_back(Stmt(BPF_RET | BPF_K, default_action));
   }
   for (const SyscallRule& rule : rules) {
     std::vector<sock_filter> body;

@@ -1,8 +1,9 @@
 // bpf_program.h: compiles a seccomp policy (rules per syscall, argument conditions) to classic BPF.
 //
-// The compiled program checks the audit architecture first (a foreign arch traps), kills on the
-// runtime's own "die" sentinel, traps any x86-64 x32 number, then tests each rule's syscall number
-// in turn; a syscall with no rule gets the default action. Argument conditions compare all 64 bits
+// The compiled program checks the audit architecture first (a foreign arch gets the default
+// action), kills on the runtime's own "die" sentinel, gives any x86-64 x32 number the default
+// action, then tests each rule's syscall number in turn; a syscall with no rule gets the default
+// action too. Argument conditions compare all 64 bits
 // (upper and lower words separately), so garbage in the upper half of an int argument never
 // matches an allowance (REDTEAM #5).
 #ifndef BULKHEAD_SANDBOX_BPF_PROGRAM_H
@@ -15,7 +16,8 @@
 
 namespace bulkhead {
 
-// The runtime's SIGSYS handler ends the process through this number, which every filter kills.
+// The stat emulation's SIGSYS handler ends the process through this number when the SIGSYS was not
+// a seccomp trap (a plugin's own raise(SIGSYS) is a crash); every filter kills it.
 // It has the x32 bit set on x86-64 and is far beyond any real syscall on aarch64.
 constexpr uint32_t kDieSyscall = 0x7ffffff0u;
 

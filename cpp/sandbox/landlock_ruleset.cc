@@ -83,6 +83,9 @@ int EnforceLandlock(const std::vector<PathGrant>& grants, int min_abi) {
   int result = abi;
   for (const PathGrant& g : grants) {
     int fd = open(g.path.c_str(), O_PATH | O_CLOEXEC);
+    // Beneath the boundary policy (a worker's own domain) O_PATH is refused; an ordinary read-only
+    // open of the same path does as well, and the outer domain already grants reading it.
+    if (fd < 0 && errno == EPERM) fd = open(g.path.c_str(), O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
     if (fd < 0) continue;  // a path that does not exist grants nothing
     PathBeneathAttr pb{};
     pb.parent_fd = fd;

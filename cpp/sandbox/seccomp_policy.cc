@@ -27,7 +27,10 @@ constexpr uint32_t kAuditArch = AUDIT_ARCH_AARCH64;
 #endif
 
 constexpr uint32_t kAllow = SECCOMP_RET_ALLOW;
-constexpr uint32_t kTrap = SECCOMP_RET_TRAP;
+// The boundary's denials, and the calls whose answer depends on the caller: the monitor decides.
+constexpr uint32_t kMonitor = SECCOMP_RET_USER_NOTIF;
+// fstatat/statx: emulated in the process by fstat() (cpp/zygote/stat_emulation.h).
+constexpr uint32_t kEmulate = SECCOMP_RET_TRAP;
 constexpr uint32_t Errno(int e) { return SECCOMP_RET_ERRNO | (static_cast<uint32_t>(e) & SECCOMP_RET_DATA); }
 
 constexpr uint64_t kAll = ~0ULL;
@@ -62,28 +65,25 @@ constexpr uint64_t kTmpfileBit = O_TMPFILE & ~O_DIRECTORY;
 // refusing write modes here keeps files read-only even where Landlock is missing.
 constexpr uint64_t kOpenWriteFlags = O_ACCMODE | O_CREAT | O_TRUNC | O_APPEND | kTmpfileBit;
 
-void AddMemory(RuleSet* r, SeccompPhase phase) {
+void AddMemory(RuleSet* r) {
   // The allocator and the plugin's own buffers.
   r->Allow(__NR_munmap);
   r->Allow(__NR_mremap);
   r->Allow(__NR_brk);
   r->Allow(__NR_msync);
-  // mmap: never huge pages or pre-faulting (kernel-side memory the worker's limits miss), and
-  // never new executable memory once the plugin is loaded. While loading, the dynamic linker maps
-  // the plugin's code from its file, so only anonymous executable mappings are refused.
-  std::vector<Branch> mmap = {
-      {{Set(3, MAP_HUGETLB)}, kTrap},
-      {{Set(3, MAP_POPULATE)}, kTrap},
-  };
-  if (phase == SeccompPhase::kLoad) {
-    mmap.push_back({{Set(2, PROT_EXEC), Set(3, MAP_ANONYMOUS)}, kTrap});
-  } else {
-    mmap.push_back({{Set(2, PROT_EXEC)}, kTrap});
-  }
-  mmap.push_back({{}, kAllow});
-  r->Add(__NR_mmap, std::move(mmap), kTrap);
-  // mprotect: no turning data into code (no JIT), no PROT_GROWSDOWN tricks.
-  r->Add(__NR_mprotect, {{{Clear(2, PROT_EXEC | PROT_GROWSDOWN | PROT_GROWSUP)}, kAllow}}, kTrap);
+  // mmap: never huge pages or pre-faulting (kernel-side memory the worker's limits miss). W^X: no
+  // mapping is ever both writable and executable, file-backed included (a MAP_PRIVATE copy would
+  // take new code into every worker), and no anonymous memory is executable. The dynamic linker
+  // maps code read-only and executable from the plugin's memfd and the granted libraries.
+  r->Add(__NR_mmap,
+         {{{Set(3, MAP_HUGETLB)}, kMonitor},
+          {{Set(3, MAP_POPULATE)}, kMonitor},
+          {{Set(2, PROT_WRITE | PROT_EXEC)}, kMonitor},
+          {{Set(2, PROT_EXEC), Set(3, MAP_ANONYMOUS)}, kMonitor},
+          {{}, kAllow}},
+         kMonitor);
+  // mprotect: no turning memory executable ever (no JIT), no PROT_GROWSDOWN tricks.
+  r->Add(__NR_mprotect, {{{Clear(2, PROT_EXEC | PROT_GROWSDOWN | PROT_GROWSUP)}, kAllow}}, kMonitor);
   // madvise: the advice glibc's allocator and common libraries use; others fail softly.
   std::vector<Branch> madvise;
   for (int advice : {MADV_NORMAL, MADV_RANDOM, MADV_SEQUENTIAL, MADV_WILLNEED, MADV_DONTNEED,
@@ -96,13 +96,17 @@ void AddMemory(RuleSet* r, SeccompPhase phase) {
 
 // Opens, by the flags argument (`arg`).
 std::vector<Branch> OpenBranches(int arg, bool file_writes) {
-  if (!file_writes) return {{{Clear(arg, kOpenWriteFlags)}, kAllow}};
+  // O_PATH opens are not checked by Landlock, and fstat() on the result reads any file's metadata.
+  // The refusal never looks at the path, so it is the same whether or not the file exists.
+  const Branch no_path = {{Set(arg, O_PATH)}, Errno(EPERM)};
+  if (!file_writes) return {no_path, {{Clear(arg, kOpenWriteFlags)}, kAllow}};
   // With a write grant (Landlock required, see SeccompOptions): any mode, Landlock decides the
   // path (WRITE_FILE, MAKE_REG and TRUNCATE beneath the grant only). Truncation only together
   // with write access: below Landlock ABI 3 an O_RDONLY|O_TRUNC open is checked as a read, and
   // would empty a file that is only readable. O_TMPFILE never: an unnamed file Landlock checks
   // differently, and no plugin needs one.
-  return {{{Clear(arg, kTmpfileBit | O_TRUNC)}, kAllow},
+  return {no_path,
+          {{Clear(arg, kTmpfileBit | O_TRUNC)}, kAllow},
           {{Clear(arg, kTmpfileBit), Set(arg, O_WRONLY)}, kAllow},
           {{Clear(arg, kTmpfileBit), Set(arg, O_RDWR)}, kAllow}};
 }
@@ -156,10 +160,13 @@ void AddFiles(RuleSet* r, const SeccompOptions& o) {
   AddFileWrites(r, o.file_writes);
   // openat2 hides its flags in memory: ENOSYS makes libc fall back to openat, which we can check.
   r->Fail(__NR_openat2, ENOSYS);
-  // fstat() is fstatat(fd, "", AT_EMPTY_PATH) in glibc; path-based stat leaks metadata Landlock
-  // does not guard (REDTEAM #40), so it fails.
-  r->Add(__NR_newfstatat, {{{Is(3, AT_EMPTY_PATH)}, kAllow}}, Errno(EPERM));
-  r->Add(__NR_statx, {{{Set(2, AT_EMPTY_PATH)}, kAllow}}, Errno(EPERM));
+  // fstat() is fstatat(fd, "", AT_EMPTY_PATH) in glibc. The filter cannot see whether the path is
+  // empty, and a path stat leaks metadata Landlock does not guard (REDTEAM #4, #40): both trap to
+  // an emulation that calls fstat(fd) for an empty path and fails every path with EPERM, without
+  // a lookup, so existence does not show either. Subverting the emulation gains nothing: the
+  // trapped call never reaches the kernel.
+  r->Add(__NR_newfstatat, {}, kEmulate);
+  r->Add(__NR_statx, {}, kEmulate);
   // fcntl: descriptor flags and seals only. F_SETOWN/F_SETSIG/O_ASYNC would let the plugin aim
   // SIGIO at another process (REDTEAM #23).
   r->Add(__NR_fcntl,
@@ -169,7 +176,7 @@ void AddFiles(RuleSet* r, const SeccompOptions& o) {
           {{Is(1, F_SETFL), Clear(2, O_ASYNC)}, kAllow},
           {{Is(1, F_DUPFD_CLOEXEC)}, kAllow},
           {{Is(1, F_GET_SEALS)}, kAllow}},
-         kTrap);
+         kMonitor);
   // No ioctl: no inherited terminal exists, and device ioctls are attack surface.
   r->Fail(__NR_ioctl, ENOTTY);
   // Metadata and namespace-changing file calls that Landlock cannot restrict or that a plugin
@@ -205,11 +212,11 @@ void AddProcess(RuleSet* r, const SeccompOptions& o) {
   // Clocks: the system clocks and this process's own CPU clocks; ids of other processes' CPU
   // clocks are negative and trap (REDTEAM #37).
   for (int nr : {__NR_clock_gettime, __NR_clock_getres, __NR_clock_nanosleep}) {
-    r->Add(nr, {{{Clear(0, ~0xfULL)}, kAllow}}, kTrap);
+    r->Add(nr, {{{Clear(0, ~0xfULL)}, kAllow}}, kMonitor);
   }
   r->Allow(__NR_nanosleep);
-  // Our SIGSYS handler reports violations; nobody may replace it (REDTEAM #12).
-  r->Add(__NR_rt_sigaction, {{{Low32Is(0, SIGSYS)}, kTrap}}, kAllow);
+  // The SIGSYS handler is the stat emulation; nobody may replace it (REDTEAM #12).
+  r->Add(__NR_rt_sigaction, {{{Low32Is(0, SIGSYS)}, kMonitor}}, kAllow);
   // Futexes: the plain operations; PI and requeue-PI fail (REDTEAM #65).
   std::vector<Branch> futex;
   for (int op : {FUTEX_WAIT, FUTEX_WAKE, FUTEX_REQUEUE, FUTEX_CMP_REQUEUE, FUTEX_WAKE_OP,
@@ -222,7 +229,7 @@ void AddProcess(RuleSet* r, const SeccompOptions& o) {
   r->Add(__NR_getrandom, {{{Clear(2, GRND_RANDOM)}, kAllow}}, Errno(EPERM));
   // Own resource limits and usage only (REDTEAM #36, #37). Raising a hard limit needs a
   // capability the sandbox has dropped.
-  r->Add(__NR_prlimit64, {{{Is(0, 0)}, kAllow}}, kTrap);
+  r->Add(__NR_prlimit64, {{{Is(0, 0)}, kAllow}}, kMonitor);
   r->Add(__NR_getrusage, {{{Is(0, RUSAGE_SELF)}, kAllow}, {{Is(0, RUSAGE_THREAD)}, kAllow}},
          Errno(EPERM));
   r->Add(__NR_sched_getaffinity, {{{Is(0, 0)}, kAllow}}, Errno(EPERM));
@@ -235,7 +242,7 @@ void AddProcess(RuleSet* r, const SeccompOptions& o) {
           // A worker asks to die with the zygote; it only affects the caller.
           {{Is(0, PR_SET_PDEATHSIG), Is(1, SIGKILL)}, kAllow},
           {{Is(0, PR_SET_PTRACER)}, Errno(EPERM)}},
-         kTrap);
+         kMonitor);
   // New processes: none; threads only with a grant (clone, below). clone3 hides its flags in
   // memory, so it answers ENOSYS and libc falls back to clone, whose flags we can see
   // (REDTEAM #6, #7).
@@ -251,59 +258,72 @@ void AddProcess(RuleSet* r, const SeccompOptions& o) {
          {{{Is(0, SECCOMP_SET_MODE_FILTER),
             Clear(1, SECCOMP_FILTER_FLAG_NEW_LISTENER | SECCOMP_FILTER_FLAG_SPEC_ALLOW)},
            kAllow}},
-         kTrap);
+         kMonitor);
   for (int nr : {__NR_landlock_create_ruleset, __NR_landlock_add_rule,
                  __NR_landlock_restrict_self}) {
     r->Allow(nr);
   }
 
-  if (o.phase == SeccompPhase::kLoad) {
-    // The template starts workers with one exact flag set; any other clone (fork, or threads
-    // without a grant) fails. Workers' pids are unknown here, so signal targets are limited by the worker's own
-    // policy and by Landlock's signal scoping, not by this one.
-    std::vector<Branch> clone = {{{Is(0, kWorkerCloneFlags)}, kAllow}};
-    // A thread grant lets init() start threads too; glibc's exact flag set only.
-    if (o.threads) clone.push_back({{Is(0, kThreadCloneFlags)}, kAllow});
-    r->Add(__NR_clone, std::move(clone), Errno(EPERM));
-    r->Allow(__NR_kill);
-    r->Allow(__NR_tgkill);
-    // The template's control socket: spawn requests in, pidfds out.
-    r->Add(__NR_recvmsg, {{{Is(0, static_cast<uint64_t>(o.template_sock_fd))}, kAllow}}, kTrap);
-    r->Add(__NR_sendmsg, {{{Is(0, static_cast<uint64_t>(o.template_sock_fd))}, kAllow}}, kTrap);
-  } else {
-    if (o.threads) {
-      // Threads share this process's memory, descriptors, sandbox and fate: exactly glibc's
-      // pthread flags, so no new process, namespace or CLONE_PARENT child hides behind them
-      // (REDTEAM #7). Anything else, fork included, still fails.
-      r->Add(__NR_clone, {{{Is(0, kThreadCloneFlags)}, kAllow}}, Errno(EPERM));
-    } else {
-      r->Fail(__NR_clone, EPERM);
-    }
-    // Signals to itself only (raise, abort); anything else is an attack (REDTEAM #22, #25).
-    r->Add(__NR_kill, {{{Is(0, static_cast<uint64_t>(o.self_pid))}, kAllow}}, kTrap);
-    r->Add(__NR_tgkill, {{{Is(0, static_cast<uint64_t>(o.self_pid))}, kAllow}}, kTrap);
+  // Workers: the template clones them with one exact flag set and no child stack, and only the
+  // monitor knows whether a spawn request is open, so it decides (one clone per request, from the
+  // template's main thread only). Threads, with a grant, are glibc's exact flags; every other
+  // clone (fork, vfork, namespaces) fails.
+  std::vector<Branch> clone = {{{Is(0, kWorkerCloneFlags), Is(1, 0)}, kMonitor}};
+  if (o.threads) clone.push_back({{Is(0, kThreadCloneFlags)}, kAllow});
+  r->Add(__NR_clone, std::move(clone), Errno(EPERM));
+  // Signals: only to the caller's own process (raise, abort, pthread_kill), in every phase. A
+  // filter cannot know the caller's pid (workers are clones of the template), so the monitor
+  // compares the target with the caller's thread-group id (REDTEAM #22, #25). tkill and
+  // pidfd_send_signal have no such check and stay denied.
+  for (int nr : {__NR_kill, __NR_tgkill, __NR_rt_sigqueueinfo, __NR_rt_tgsigqueueinfo}) {
+    r->Add(nr, {}, kMonitor);
   }
+  // The template's control socket: spawn requests in, pidfds out. Workers hold no socket.
+  r->Add(__NR_recvmsg, {{{Is(0, static_cast<uint64_t>(o.template_sock_fd))}, kAllow}}, kMonitor);
+  r->Add(__NR_sendmsg, {{{Is(0, static_cast<uint64_t>(o.template_sock_fd))}, kAllow}}, kMonitor);
+}
+
+// A worker's tightening layer. Everything not listed is the boundary's to decide (ALLOW here
+// defers to it); refusals are errnos, since only the boundary has a listener.
+void AddRunPhase(RuleSet* r) {
+  // No new executable mappings once the plugin is loaded, not even of readable files (a file in a
+  // granted directory could hold code the plugin wrote).
+  r->Add(__NR_mmap, {{{Set(2, PROT_EXEC)}, Errno(EPERM)}}, kAllow);
+  // A worker has no control socket.
+  r->Fail(__NR_sendmsg, EPERM);
+  r->Fail(__NR_recvmsg, EPERM);
 }
 
 }  // namespace
 
 std::vector<SyscallRule> BuildSeccompRules(const SeccompOptions& options) {
   RuleSet r;
+  if (options.phase == SeccompPhase::kRun) {
+    AddRunPhase(&r);
+    return r.Take();
+  }
   AddProcess(&r, options);
-  AddMemory(&r, options.phase);
+  AddMemory(&r);
   AddFiles(&r, options);
   return r.Take();
 }
 
+bool CompileSeccomp(const SeccompOptions& options, std::vector<struct sock_filter>* program) {
+  const uint32_t otherwise = options.phase == SeccompPhase::kRun ? kAllow : kMonitor;
+  return CompileBpf(kAuditArch, BuildSeccompRules(options), otherwise, program);
+}
+
 int InstallSeccomp(const SeccompOptions& options) {
   std::vector<struct sock_filter> program;
-  if (!CompileBpf(kAuditArch, BuildSeccompRules(options), kTrap, &program)) return -E2BIG;
+  if (!CompileSeccomp(options, &program)) return -E2BIG;
   struct sock_fprog prog = {static_cast<unsigned short>(program.size()), program.data()};
   if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) return -errno;
-  // TSYNC: a process that somehow has threads gets the filter on all of them, or none.
-  long rc = syscall(__NR_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_TSYNC, &prog);
-  if (rc != 0) return rc > 0 ? -ESRCH : -errno;
-  return 0;
+  // Both callers are single-threaded here (a fresh fork of the zygote, a fresh clone of the
+  // template), so no TSYNC: the kernel refuses it together with NEW_LISTENER on older kernels.
+  const unsigned flags = options.phase == SeccompPhase::kLoad ? SECCOMP_FILTER_FLAG_NEW_LISTENER : 0;
+  long rc = syscall(__NR_seccomp, SECCOMP_SET_MODE_FILTER, flags, &prog);
+  if (rc < 0) return -errno;
+  return options.phase == SeccompPhase::kLoad ? static_cast<int>(rc) : 0;
 }
 
 }  // namespace bulkhead

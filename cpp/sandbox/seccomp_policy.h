@@ -1,10 +1,17 @@
-// seccomp_policy.h: the two seccomp policies every plugin process runs under, and their install.
+// seccomp_policy.h: the boundary policy every plugin process runs under, the worker's tightening
+// layer on top of it, and their install.
 //
-// Load phase (template, installed before the plugin is mapped): everything a worker may do, plus
-// what the dynamic loader and the template's own spawn loop need. Run phase (each worker, stacked
-// on top): the same minus the template's extras, with kill() limited to the worker itself.
-// Denials trap (SIGSYS): the runtime's handler records the syscall for the host, then the process
-// is killed. Calls that well-behaved libraries probe get an errno instead.
+// Boundary (installed by the template before the plugin is mapped, inherited by every process the
+// plugin ever makes): everything a worker may do, plus what the dynamic loader and the template's
+// spawn loop need. It is the real boundary: a hostile template can skip anything installed later.
+// Denials go to the monitor (SECCOMP_RET_USER_NOTIF on a listener the zygote holds), which sees the
+// syscall, architecture and arguments as the kernel does, kills the process and reports the
+// violation; the plugin can neither hide nor forge one. The monitor also decides the calls whose
+// answer depends on who asks: signals (only to the caller itself) and the worker clone (only the
+// template, only against an open spawn request). Calls that well-behaved libraries probe get an
+// errno instead; fstatat/statx trap to an in-process emulation that only ever calls fstat().
+// Run phase (each worker, stacked on top): allows everything the boundary decides and only adds
+// errno refusals (a filter without a listener cannot hand calls to the monitor).
 #ifndef BULKHEAD_SANDBOX_SECCOMP_POLICY_H
 #define BULKHEAD_SANDBOX_SECCOMP_POLICY_H
 
@@ -20,7 +27,6 @@ enum class SeccompPhase { kLoad, kRun };
 
 struct SeccompOptions {
   SeccompPhase phase = SeccompPhase::kRun;
-  pid_t self_pid = 0;          // run phase: the only kill()/tgkill() target
   int template_sock_fd = -1;   // load phase: the only socket the template may use
   // The policy grants threads: clone with exactly kThreadCloneFlags. How many is not seccomp's
   // business (the host bounds the count with a cgroup pids limit).
@@ -32,7 +38,8 @@ struct SeccompOptions {
 };
 
 // Flags the template passes to clone() to start a worker: the worker becomes the zygote's child
-// (so the zygote, not the plugin-controlled template, reaps it and sees its true wait status).
+// (so the zygote, not the plugin-controlled template, reaps it and sees its true wait status). The
+// boundary hands exactly this call (and no child stack) to the monitor.
 constexpr unsigned long kWorkerCloneFlags = 0x00008000UL /* CLONE_PARENT */ |
                                             0x00001000UL /* CLONE_PIDFD */ | 17 /* SIGCHLD */;
 
@@ -46,7 +53,12 @@ constexpr unsigned long kThreadCloneFlags =
 
 std::vector<SyscallRule> BuildSeccompRules(const SeccompOptions& options);
 
-// Sets no_new_privs and installs the policy on the calling thread. Returns 0 or -errno.
+// The compiled program for this architecture; false if it cannot be encoded.
+bool CompileSeccomp(const SeccompOptions& options, std::vector<struct sock_filter>* program);
+
+// Sets no_new_privs and installs the policy on the calling (single-threaded) process. The load
+// phase returns the new notification listener (>= 0, owned by the caller), the run phase 0; -errno
+// on failure.
 int InstallSeccomp(const SeccompOptions& options);
 
 }  // namespace bulkhead

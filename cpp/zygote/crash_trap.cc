@@ -11,6 +11,7 @@
 #include <execinfo.h>
 #include <link.h>
 #include <signal.h>
+#include <sys/mman.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/syscall.h>
@@ -130,6 +131,14 @@ void PrepareCrashTrap() {
 }
 
 bool InstallCrashTrap() {
+  // Its own alternate stack, so a stack overflow is reported too.
+  constexpr size_t kStackBytes = 64 * 1024;
+  void* stack = mmap(nullptr, kStackBytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (stack == MAP_FAILED) return false;
+  stack_t ss{};
+  ss.ss_sp = stack;
+  ss.ss_size = kStackBytes;
+  if (sigaltstack(&ss, nullptr) != 0) return false;
   struct sigaction sa {};
   sa.sa_sigaction = OnFatal;
   sa.sa_flags = SA_SIGINFO | SA_ONSTACK;

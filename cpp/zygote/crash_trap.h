@@ -2,12 +2,13 @@
 // that writes a crash report into the worker's region, then lets the signal's default action kill
 // the process.
 //
-// It runs on the alternate stack InstallViolationTrap set up, so a stack overflow is reported too.
+// It runs on an alternate stack of its own, so a stack overflow is reported too.
 // Frame 0 is the faulting pc from the signal context; the callers come from glibc's backtrace()
 // (the DWARF unwinder, which steps through the signal frame; plugins are rarely built with frame
 // pointers). Names come from dladdr: dynamic symbols only, so static functions stay unnamed. The
-// report describes the worker's own memory and nothing else. A plugin may replace these handlers
-// (only SIGSYS is protected); it then merely loses its crash reports.
+// report describes the worker's own memory and nothing else, and it is the plugin's own, unverified
+// account: a plugin may replace these handlers or write the slot itself. The host takes the signal
+// from the wait status, never from the report.
 #ifndef BULKHEAD_ZYGOTE_CRASH_TRAP_H
 #define BULKHEAD_ZYGOTE_CRASH_TRAP_H
 
@@ -19,7 +20,7 @@ namespace bulkhead {
 // domain cannot open it later. Call before any sandbox layer.
 void PrepareCrashTrap();
 
-// Installs the handlers; call after InstallViolationTrap (whose alternate stack they use).
+// Installs the handlers and their alternate stack.
 bool InstallCrashTrap();
 
 // The dlopen handle whose frames are reported as the plugin's.

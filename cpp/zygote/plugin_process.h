@@ -2,7 +2,8 @@
 //
 // A template is forked per loaded plugin: it closes every inherited descriptor, drops
 // capabilities, applies rlimits, the load-phase Landlock domain and seccomp policy, and only then
-// maps the verified plugin bytes (a sealed memfd) and runs init. It then forks workers on request.
+// hands the boundary policy's notification listener to the zygote (the monitor), and only then
+// maps the verified plugin bytes (a sealed memfd) and runs init. It then clones workers on request.
 // A worker is a clone of a warm template (the plugin is already relocated and initialised) that
 // maps its shared region, adds its own Landlock domain and the run-phase seccomp policy, and
 // serves calls until it is killed. Everything after the plugin is mapped is hostile: the load-phase
@@ -33,7 +34,7 @@ constexpr int kExitParentGone = 122;
                               const SandboxSpec& spec);
 
 // Runs in a fresh clone of a template; never returns.
-[[noreturn]] void RunWorker(int region_fd, int event_fd, const SandboxSpec& spec);
+[[noreturn]] void RunWorker(int region_fd, int event_fd, pid_t zygote_pid, const SandboxSpec& spec);
 
 }  // namespace bulkhead
 

@@ -24,12 +24,13 @@
 #include "zygote/crash_trap.h"
 #include "zygote/plugin_host.h"
 #include "zygote/plugin_process.h"
-#include "zygote/violation_trap.h"
+#include "zygote/stat_emulation.h"
 
 namespace bulkhead {
 namespace {
 
 uint32_t g_plugin_id = 0;
+pid_t g_zygote_pid = 0;
 
 [[noreturn]] void FailLoad(LoadErrorKind kind, const std::string& message) {
   WireSend(kTemplateSockFd, WireType::kLoadError, g_plugin_id, static_cast<uint32_t>(kind), 0, 0,
@@ -134,8 +135,9 @@ bool DescribePlugin(const bh_plugin* p, std::string* out, std::string* error) {
       continue;
     }
     int pidfd = -1;
+    // The monitor lets this through only against the spawn request it forwarded.
     long pid = syscall(__NR_clone, kWorkerCloneFlags, nullptr, &pidfd, nullptr, nullptr);
-    if (pid == 0) RunWorker(msg.fds[0], msg.fds[1], spec);
+    if (pid == 0) RunWorker(msg.fds[0], msg.fds[1], g_zygote_pid, spec);
     if (pid < 0) {
       WireSend(kTemplateSockFd, WireType::kSpawnError, g_plugin_id, msg.header.a,
                static_cast<uint32_t>(errno), 0, nullptr, 0, nullptr, 0);
@@ -153,11 +155,11 @@ bool DescribePlugin(const bh_plugin* p, std::string* out, std::string* error) {
 void RunTemplate(int sock, int plugin_fd, uint32_t plugin_id, pid_t zygote_pid,
                  const SandboxSpec& spec) {
   g_plugin_id = plugin_id;
+  g_zygote_pid = zygote_pid;
   if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != zygote_pid) _exit(kExitParentGone);
   if (!ArrangeFds({sock, plugin_fd})) _exit(kExitSetupFailed);
   setpgid(0, 0);  // the zygote kills a plugin's whole process group on unload
-  if (!InstallViolationTrap()) FailLoad(LoadErrorKind::kSandbox, "cannot install SIGSYS handler");
-  SetViolationSink(nullptr, kTemplateSockFd, plugin_id);
+  if (!InstallStatEmulation()) FailLoad(LoadErrorKind::kSandbox, "cannot install SIGSYS handler");
   PrepareCrashTrap();
   if (!InstallCrashTrap()) FailLoad(LoadErrorKind::kSandbox, "cannot install crash handlers");
   // A write past RLIMIT_FSIZE must kill (SIGXFSZ's default action), whatever the zygote inherited.
@@ -189,8 +191,13 @@ void RunTemplate(int sock, int plugin_fd, uint32_t plugin_id, pid_t zygote_pid,
   so.template_sock_fd = kTemplateSockFd;
   so.threads = spec.threads > 0;
   so.file_writes = !spec.write_paths.empty();
-  int rc = InstallSeccomp(so);
-  if (rc != 0) FailLoad(LoadErrorKind::kSandbox, std::string("seccomp: ") + strerror(-rc));
+  int listener = InstallSeccomp(so);
+  if (listener < 0) FailLoad(LoadErrorKind::kSandbox, std::string("seccomp: ") + strerror(-listener));
+  // The monitor must hold the listener before any plugin code runs: until it does, a denied call
+  // would block with nobody to answer it.
+  int rc = WireSend(kTemplateSockFd, WireType::kListener, plugin_id, 0, 0, 0, nullptr, 0, &listener, 1);
+  close(listener);
+  if (rc != 0) _exit(kExitSetupFailed);
 
   // From here on plugin code runs, starting with its ELF constructors.
   void* handle = dlopen("/proc/self/fd/4", RTLD_NOW | RTLD_LOCAL);

@@ -11,13 +11,13 @@
 #include "zygote/crash_trap.h"
 #include "zygote/plugin_host.h"
 #include "zygote/plugin_process.h"
-#include "zygote/violation_trap.h"
 
 namespace bulkhead {
 
-void RunWorker(int region_fd, int event_fd, const SandboxSpec& spec) {
-  // Parent is the zygote (CLONE_PARENT): die with it.
-  if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) _exit(kExitSetupFailed);
+void RunWorker(int region_fd, int event_fd, pid_t zygote_pid, const SandboxSpec& spec) {
+  // Parent is the zygote (CLONE_PARENT): die with it, and do not start if it is already gone (the
+  // death signal would never come).
+  if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != zygote_pid) _exit(kExitParentGone);
   int region = fcntl(region_fd, F_DUPFD_CLOEXEC, 10);
   int event = fcntl(event_fd, F_DUPFD_CLOEXEC, 10);
   if (region < 0 || event < 0) _exit(kExitSetupFailed);
@@ -27,7 +27,6 @@ void RunWorker(int region_fd, int event_fd, const SandboxSpec& spec) {
 
   static WorkerRing ring;
   if (!ring.Map(kWorkerRegionFd, kWorkerEventFd)) _exit(kExitSetupFailed);
-  SetViolationSink(&ring.header()->fault, -1, 0);
   SetCrashSink(&ring.header()->crash);
 
   // A domain of its own: siblings forked from the same template cannot signal or trace each
@@ -42,9 +41,6 @@ void RunWorker(int region_fd, int event_fd, const SandboxSpec& spec) {
   if (abi < 0 && !spec.write_paths.empty()) _exit(kExitSetupFailed);  // see RunTemplate
   SeccompOptions so;
   so.phase = SeccompPhase::kRun;
-  so.self_pid = getpid();
-  so.threads = spec.threads > 0;
-  so.file_writes = !spec.write_paths.empty();
   if (InstallSeccomp(so) != 0) _exit(kExitSetupFailed);
   Serve(&ring);
 }

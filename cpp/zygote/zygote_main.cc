@@ -1,10 +1,13 @@
-// zygote_main.cc: the helper the addon execs: forks one template per plugin and relays between the
-// host and the templates; reaps every plugin process (workers are its children via CLONE_PARENT)
-// and reports true wait statuses.
+// zygote_main.cc: the monitor. The helper the addon execs: forks one template per plugin, decides
+// what every plugin process may ask of it or of the kernel beyond the boundary policy, reaps every
+// plugin process (workers are its children via CLONE_PARENT) and reports true wait statuses.
 //
 // Single-threaded, started with an empty environment and only its control socket (fd 3). It runs
-// no plugin code itself. Messages from templates are hostile: it re-stamps their identity from its
-// own table, accepts only what the template's state allows, and closes surplus descriptors. When
+// no plugin code itself and believes no template: a template's messages are checked against the
+// requests outstanding for it (one answer per request, a pidfd of the zygote's own new child in
+// the template's process group), and a template that breaks the protocol is killed with everything
+// of its plugin. Each template's socket and notification listener get a bounded share of each
+// poll round, so a flooding plugin delays the others by at most kPerRound items of its own. When
 // the host goes away (EOF on fd 3, or the parent-death signal) it kills every plugin process group.
 #include <errno.h>
 #include <fcntl.h>
@@ -17,49 +20,83 @@
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
 #include "common/wire.h"
 #include "sandbox/sandbox_spec.h"
 #include "zygote/plugin_process.h"
+#include "zygote/process_facts.h"
+#include "zygote/syscall_monitor.h"
 
 namespace bulkhead {
 namespace {
 
 constexpr int kHostFd = 3;
+// Messages, and notifications, taken from one template per poll round.
+constexpr int kPerRound = 4;
+// A spawn request without a deadline of its own.
+constexpr uint64_t kDefaultSpawnDeadlineMs = 10000;
 
-struct Template {
-  uint32_t plugin_id;
-  pid_t pid;
-  int sock;
-  bool loading = true;
-  uint32_t pending_spawns = 0;
+enum class Phase {
+  kAwaitListener,  // forked; setting up its sandbox (our code, no plugin code yet)
+  kLoading,        // the monitor holds its listener; plugin code runs (constructors, init)
+  kServing,        // loaded: it clones workers on request
+  kEnded,          // reported its load error, or was killed: nothing more is believed
 };
 
-std::map<uint32_t, Template> g_templates;  // by plugin id
+struct Template {
+  uint32_t plugin_id = 0;
+  pid_t pid = 0;
+  int sock = -1;
+  int listener = -1;
+  Phase phase = Phase::kAwaitListener;
+  uint64_t load_deadline_ms = 0;  // monotonic; 0: none
+  std::map<uint32_t, uint64_t> open_spawns;  // worker id -> deadline
+  uint32_t clones_unreported = 0;            // clones let through, not yet answered
+};
+
+std::map<uint32_t, Template> g_templates;   // by plugin id
 std::map<pid_t, uint32_t> g_template_pids;
+std::map<pid_t, uint32_t> g_worker_pids;    // registered workers, by pid
+
+uint64_t NowMs() {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * 1000 + static_cast<uint64_t>(ts.tv_nsec) / 1000000;
+}
 
 void SendHost(WireType type, uint32_t id, uint32_t a, uint32_t b, uint64_t c,
-              const std::vector<uint8_t>& payload = {}, const int* fds = nullptr, size_t nfds = 0) {
-  if (WireSend(kHostFd, type, id, a, b, c, payload.data(), payload.size(), fds, nfds) == -EPIPE) {
-    _exit(0);
-  }
+              const void* payload = nullptr, size_t len = 0, const int* fds = nullptr, size_t nfds = 0) {
+  if (WireSend(kHostFd, type, id, a, b, c, payload, len, fds, nfds) == -EPIPE) _exit(0);
 }
 
 void LoadError(uint32_t plugin_id, LoadErrorKind kind, const std::string& msg) {
-  SendHost(WireType::kLoadError, plugin_id, static_cast<uint32_t>(kind), 0, 0,
-           std::vector<uint8_t>(msg.begin(), msg.end()));
+  SendHost(WireType::kLoadError, plugin_id, static_cast<uint32_t>(kind), 0, 0, msg.data(), msg.size());
 }
 
+// Kills the template and every process of its plugin: they share its process group, and the
+// boundary policy lets none of them leave it (setpgid and setsid are denied).
 void KillTemplate(Template& t) {
-  kill(-t.pid, SIGKILL);  // the template and every worker it forked share its process group
+  kill(-t.pid, SIGKILL);
   kill(t.pid, SIGKILL);
   if (t.sock >= 0) close(t.sock);
-  t.sock = -1;
+  if (t.listener >= 0) close(t.listener);
+  t.sock = t.listener = -1;
+  t.phase = Phase::kEnded;
+  t.open_spawns.clear();
+}
+
+// The template broke the protocol: the host hears why before it hears of the exit.
+void BreakTemplate(Template& t, const std::string& why) {
+  if (t.phase == Phase::kEnded && t.sock < 0) return;
+  SendHost(WireType::kProtocolError, t.plugin_id, static_cast<uint32_t>(t.pid), 0, 0, why.data(), why.size());
+  KillTemplate(t);
 }
 
 [[noreturn]] void Shutdown() {
@@ -99,23 +136,30 @@ void HandleLoad(WireMessage& msg) {
     return;
   }
   setpgid(pid, pid);
-  g_templates[id] = Template{id, pid, sv[0]};
+  Template t;
+  t.plugin_id = id;
+  t.pid = pid;
+  t.sock = sv[0];
+  t.load_deadline_ms = msg.header.b ? NowMs() + msg.header.b : 0;
+  g_templates[id] = t;
   g_template_pids[pid] = id;
 }
 
 void HandleSpawn(WireMessage& msg) {
   auto it = g_templates.find(msg.header.id);
-  if (it == g_templates.end() || it->second.loading || it->second.sock < 0 || msg.fds.size() != 2) {
+  if (it == g_templates.end() || it->second.phase != Phase::kServing || it->second.sock < 0 ||
+      msg.fds.size() != 2 || it->second.open_spawns.count(msg.header.a) != 0) {
     SendHost(WireType::kSpawnError, msg.header.id, msg.header.a, ESRCH, 0);
     return;
   }
-  int rc = WireSend(it->second.sock, WireType::kSpawn, msg.header.id, msg.header.a, 0, 0, nullptr,
-                    0, msg.fds.data(), msg.fds.size());
+  Template& t = it->second;
+  int rc = WireSend(t.sock, WireType::kSpawn, msg.header.id, msg.header.a, 0, 0, nullptr, 0,
+                    msg.fds.data(), msg.fds.size());
   if (rc != 0) {
     SendHost(WireType::kSpawnError, msg.header.id, msg.header.a, static_cast<uint32_t>(-rc), 0);
     return;
   }
-  it->second.pending_spawns++;
+  t.open_spawns[msg.header.a] = NowMs() + (msg.header.b ? msg.header.b : kDefaultSpawnDeadlineMs);
 }
 
 void HandleHost() {
@@ -139,39 +183,172 @@ void HandleHost() {
   }
 }
 
-// A message from a template: believe only what its state allows.
-void HandleTemplate(Template& t) {
-  for (;;) {
+// Children of ours in the template's process group that no answered request accounts for.
+size_t UnreportedChildren(const Template& t) {
+  size_t n = 0;
+  for (pid_t child : OwnChildren()) {
+    ProcessIds ids;
+    if (child == t.pid || g_worker_pids.count(child) != 0 || g_template_pids.count(child) != 0) continue;
+    if (ReadProcessIds(child, &ids) && ids.pgrp == t.pid) n++;
+  }
+  return n;
+}
+
+// kSpawned: one fd, a pidfd of a new child of ours in the template's process group, answering an
+// open request. Returns the reason it is not, or "" (and registers the worker).
+std::string CheckSpawned(Template& t, const WireMessage& msg) {
+  if (t.open_spawns.count(msg.header.a) == 0) return "answered a spawn request that is not open";
+  if (msg.fds.size() != 1 || !msg.payload.empty()) return "sent a malformed spawn answer";
+  if (t.clones_unreported == 0) return "claimed a worker it never cloned";
+  const pid_t pid = PidOfPidfd(msg.fds[0]);
+  if (pid <= 0) return "answered a spawn request with something that is not a live pidfd";
+  ProcessIds ids;
+  if (!ReadProcessIds(pid, &ids) || ids.tgid != pid || ids.ppid != getpid() || ids.pgrp != t.pid) {
+    return "answered a spawn request with a pidfd of a process that is not its new worker";
+  }
+  if (pid == t.pid || g_worker_pids.count(pid) != 0 || g_template_pids.count(pid) != 0) {
+    return "answered a spawn request with a known process";
+  }
+  t.clones_unreported--;
+  t.open_spawns.erase(msg.header.a);
+  g_worker_pids[pid] = t.plugin_id;
+  return "";
+}
+
+// One message from a template: believe only what its phase and open requests allow.
+void HandleTemplateMessage(Template& t, WireMessage& msg) {
+  const auto type = static_cast<WireType>(msg.header.type);
+  switch (t.phase) {
+    case Phase::kAwaitListener:
+      if (type == WireType::kListener && msg.fds.size() == 1 && IsSeccompListener(msg.fds[0])) {
+        t.listener = msg.fds[0];
+        msg.fds.clear();
+        t.phase = Phase::kLoading;
+        return;
+      }
+      if (type == WireType::kLoadError && msg.fds.empty()) {  // its sandbox could not be applied
+        t.phase = Phase::kEnded;
+        SendHost(WireType::kLoadError, t.plugin_id, msg.header.a, 0, 0, msg.payload.data(), msg.payload.size());
+        return;
+      }
+      break;
+    case Phase::kLoading:
+      if (type == WireType::kLoaded && msg.fds.empty()) {
+        t.phase = Phase::kServing;
+        SendHost(WireType::kLoaded, t.plugin_id, static_cast<uint32_t>(t.pid), 0, 0, msg.payload.data(), msg.payload.size());
+        return;
+      }
+      if (type == WireType::kLoadError && msg.fds.empty()) {
+        t.phase = Phase::kEnded;
+        SendHost(WireType::kLoadError, t.plugin_id, msg.header.a, 0, 0, msg.payload.data(), msg.payload.size());
+        return;
+      }
+      break;
+    case Phase::kServing:
+      if (type == WireType::kSpawned) {
+        std::string why = CheckSpawned(t, msg);
+        if (!why.empty()) return BreakTemplate(t, why);
+        SendHost(WireType::kSpawned, t.plugin_id, msg.header.a, 0, 0, nullptr, 0, msg.fds.data(), 1);
+        return;
+      }
+      if (type == WireType::kSpawnError && msg.fds.empty() && msg.payload.empty() &&
+          t.open_spawns.count(msg.header.a) != 0) {
+        t.open_spawns.erase(msg.header.a);
+        if (t.clones_unreported > 0) t.clones_unreported--;  // the clone let through failed
+        if (UnreportedChildren(t) > t.clones_unreported) {
+          return BreakTemplate(t, "reported a failed spawn but made a process");
+        }
+        SendHost(WireType::kSpawnError, t.plugin_id, msg.header.a, msg.header.b, 0);
+        return;
+      }
+      break;
+    case Phase::kEnded:
+      break;
+  }
+  BreakTemplate(t, "sent message type " + std::to_string(msg.header.type) + " out of turn");
+}
+
+void HandleTemplate(Template& t, int budget) {
+  for (int i = 0; i < budget && t.sock >= 0; i++) {
     WireMessage msg;
     int rc = WireRecv(t.sock, &msg);
     if (rc == -EAGAIN) return;
-    if (rc == 0 || (rc < 0 && rc != -EBADMSG)) {
+    if (rc == 0 || (rc < 0 && rc != -EBADMSG)) {  // it exited, or its end is unusable
       close(t.sock);
       t.sock = -1;
       return;
     }
-    if (rc < 0) continue;
-    const auto type = static_cast<WireType>(msg.header.type);
-    if (t.loading && type == WireType::kLoaded && msg.fds.empty()) {
-      t.loading = false;
-      SendHost(WireType::kLoaded, t.plugin_id, static_cast<uint32_t>(t.pid), 0, 0, msg.payload);
-    } else if (t.loading && type == WireType::kLoadError && msg.fds.empty()) {
-      t.loading = false;
-      SendHost(WireType::kLoadError, t.plugin_id, msg.header.a, 0, 0, msg.payload);
-    } else if (t.loading && type == WireType::kViolation && msg.fds.empty()) {
-      SendHost(WireType::kViolation, t.plugin_id, static_cast<uint32_t>(t.pid), msg.header.b,
-               msg.header.c);
-    } else if (!t.loading && t.pending_spawns > 0 && type == WireType::kSpawned &&
-               msg.fds.size() == 1) {
-      t.pending_spawns--;
-      SendHost(WireType::kSpawned, t.plugin_id, msg.header.a, 0, 0, {}, msg.fds.data(), 1);
-    } else if (!t.loading && t.pending_spawns > 0 && type == WireType::kSpawnError &&
-               msg.fds.empty()) {
-      t.pending_spawns--;
-      SendHost(WireType::kSpawnError, t.plugin_id, msg.header.a, msg.header.b, 0);
-    }
+    if (rc < 0) return BreakTemplate(t, "sent a malformed message");
+    HandleTemplateMessage(t, msg);
     WireCloseFds(&msg);
   }
+}
+
+void ReportViolation(const Template& t, pid_t tgid, const SyscallNotice& n) {
+  ViolationArgs v{};
+  memcpy(v.args, n.args, sizeof v.args);
+  v.ip = n.ip;
+  SendHost(WireType::kViolation, t.plugin_id, static_cast<uint32_t>(tgid), static_cast<uint32_t>(n.nr),
+           n.arch, &v, sizeof v);
+}
+
+// The caller's process. Every process of a plugin is a child of ours until we reap it, so a pid
+// read while its notice is pending cannot be reused before we act on it.
+pid_t CallerTgid(const Template& t, const SyscallNotice& n) {
+  if (n.tid == t.pid || g_worker_pids.count(n.tid) != 0) return n.tid;
+  ProcessIds ids;
+  return ReadProcessIds(n.tid, &ids) ? ids.tgid : 0;
+}
+
+void HandleNotices(Template& t, int budget) {
+  for (int i = 0; i < budget && t.listener >= 0; i++) {
+    struct pollfd p = {t.listener, POLLIN, 0};
+    if (poll(&p, 1, 0) <= 0 || !(p.revents & POLLIN)) return;
+    SyscallNotice n;
+    int rc = ReceiveNotice(t.listener, &n);
+    if (rc < 0) return;
+    if (rc == 0) continue;
+    CallerFacts facts;
+    facts.tgid = CallerTgid(t, n);
+    if (!NoticePending(t.listener, n.id)) continue;  // it died meanwhile: what we read may be stale
+    facts.is_template_main = n.tid == t.pid;
+    facts.spawn_open = t.phase == Phase::kServing && t.clones_unreported < t.open_spawns.size();
+    const Verdict v = Decide(n, facts);
+    if (v == Verdict::kContinue) {
+      if (n.nr == __NR_clone) t.clones_unreported++;
+      Answer(t.listener, n.id, v);
+      continue;
+    }
+    ReportViolation(t, facts.tgid, n);
+    if (facts.tgid > 0) kill(facts.tgid, SIGKILL);  // before the answer: it must not run on
+    Answer(t.listener, n.id, v);
+  }
+}
+
+// Activation and spawn deadlines; returns the poll timeout until the next one (-1: none).
+int CheckDeadlines() {
+  const uint64_t now = NowMs();
+  uint64_t next = 0;
+  auto consider = [&](uint64_t d) { if (d && (next == 0 || d < next)) next = d; };
+  for (auto& [id, t] : g_templates) {
+    if (t.phase == Phase::kAwaitListener || t.phase == Phase::kLoading) {
+      if (t.load_deadline_ms && now >= t.load_deadline_ms) {
+        LoadError(t.plugin_id, LoadErrorKind::kTimeout, "loading did not finish before its deadline");
+        KillTemplate(t);
+        continue;
+      }
+      consider(t.load_deadline_ms);
+    }
+    for (auto& [worker, deadline] : t.open_spawns) {
+      if (now >= deadline) {
+        BreakTemplate(t, "did not answer spawn request " + std::to_string(worker) + " before its deadline");
+        break;
+      }
+      consider(deadline);
+    }
+  }
+  if (next == 0) return -1;
+  return next <= now ? 0 : static_cast<int>(next - now);
 }
 
 void Reap() {
@@ -180,21 +357,23 @@ void Reap() {
     pid_t pid = waitpid(-1, &status, WNOHANG | __WALL);
     if (pid <= 0) return;
     uint32_t plugin_id = 0;
+    g_worker_pids.erase(pid);
     auto it = g_template_pids.find(pid);
     if (it != g_template_pids.end()) {
       plugin_id = it->second;
       g_template_pids.erase(it);
       auto t = g_templates.find(plugin_id);
       if (t != g_templates.end()) {
-        // What it said before dying (a load error, a violation) must reach the host before its
-        // exit does: the host explains a failed load by the most specific report.
-        if (t->second.sock >= 0) HandleTemplate(t->second);
+        // What it said before dying (a load error) and what the monitor saw (a violation) must
+        // reach the host before its exit does: the host explains a failed load by the most
+        // specific report.
+        HandleTemplate(t->second, kPerRound);
+        HandleNotices(t->second, kPerRound);
         KillTemplate(t->second);  // its workers go with it
         g_templates.erase(t);
       }
     }
-    SendHost(WireType::kExited, plugin_id, static_cast<uint32_t>(pid), static_cast<uint32_t>(status),
-             plugin_id);
+    SendHost(WireType::kExited, plugin_id, static_cast<uint32_t>(pid), static_cast<uint32_t>(status), plugin_id);
   }
 }
 
@@ -217,32 +396,57 @@ int main(int argc, char** argv) {
   if (sfd < 0) return 2;
   SendHost(WireType::kReady, 0, static_cast<uint32_t>(getpid()), 0, 0);
 
+  struct Source {
+    uint32_t plugin_id;
+    bool notices;  // the listener, else the socket
+  };
   std::vector<struct pollfd> fds;
-  std::vector<uint32_t> owners;
+  std::vector<Source> sources;
   for (;;) {
+    const int timeout = CheckDeadlines();
     fds.clear();
-    owners.clear();
+    sources.clear();
     fds.push_back({kHostFd, POLLIN, 0});
     fds.push_back({sfd, POLLIN, 0});
     for (auto& [id, t] : g_templates) {
-      if (t.sock < 0) continue;
-      fds.push_back({t.sock, POLLIN, 0});
-      owners.push_back(id);
+      if (t.sock >= 0) {
+        fds.push_back({t.sock, POLLIN, 0});
+        sources.push_back({id, false});
+      }
+      if (t.listener >= 0) {
+        fds.push_back({t.listener, POLLIN, 0});
+        sources.push_back({id, true});
+      }
     }
-    if (poll(fds.data(), fds.size(), -1) < 0) {
+    if (poll(fds.data(), fds.size(), timeout) < 0) {
       if (errno == EINTR) continue;
       Shutdown();
+    }
+    // Notices first: a plugin process waits in the kernel until it is answered.
+    for (size_t i = 2; i < fds.size(); i++) {
+      if (!fds[i].revents) continue;
+      auto it = g_templates.find(sources[i - 2].plugin_id);
+      if (it == g_templates.end()) continue;
+      Template& t = it->second;
+      if (sources[i - 2].notices && t.listener == fds[i].fd) {
+        if (fds[i].revents & (POLLHUP | POLLERR | POLLNVAL) && !(fds[i].revents & POLLIN)) {
+          close(t.listener);  // no process of the plugin is left to notify
+          t.listener = -1;
+        } else {
+          HandleNotices(t, kPerRound);
+        }
+      }
+    }
+    for (size_t i = 2; i < fds.size(); i++) {
+      if (!fds[i].revents || sources[i - 2].notices) continue;
+      auto it = g_templates.find(sources[i - 2].plugin_id);
+      if (it != g_templates.end() && it->second.sock == fds[i].fd) HandleTemplate(it->second, kPerRound);
     }
     if (fds[1].revents) {
       struct signalfd_siginfo si;
       while (read(sfd, &si, sizeof si) == sizeof si) {
       }
       Reap();
-    }
-    for (size_t i = 2; i < fds.size(); i++) {
-      if (!fds[i].revents) continue;
-      auto it = g_templates.find(owners[i - 2]);
-      if (it != g_templates.end() && it->second.sock == fds[i].fd) HandleTemplate(it->second);
     }
     if (fds[0].revents) HandleHost();
   }

@@ -1,0 +1,100 @@
+// process_facts.cc: /proc readers for the monitor (see process_facts.h).
+#include "zygote/process_facts.h"
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+namespace bulkhead {
+namespace {
+
+bool ReadSmallFile(const char* path, std::string* out) {
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  out->clear();
+  char buf[4096];
+  ssize_t n;
+  while (out->size() < (64u << 10) && (n = read(fd, buf, sizeof buf)) > 0) out->append(buf, static_cast<size_t>(n));
+  close(fd);
+  return !out->empty();
+}
+
+std::string LinkTarget(int fd) {
+  char path[64], target[128];
+  snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+  ssize_t n = readlink(path, target, sizeof target - 1);
+  return n <= 0 ? std::string() : std::string(target, static_cast<size_t>(n));
+}
+
+// The decimal after "\n<key>:\t" (or at the start), or -1.
+long Field(const std::string& text, const char* key) {
+  const std::string k = std::string(key) + ":";
+  size_t at = text.compare(0, k.size(), k) == 0 ? 0 : text.find("\n" + k);
+  if (at == std::string::npos) return -1;
+  at += (at == 0 ? 0 : 1) + k.size();
+  while (at < text.size() && (text[at] == '\t' || text[at] == ' ')) at++;
+  char* end = nullptr;
+  long v = strtol(text.c_str() + at, &end, 10);
+  if (end == text.c_str() + at || v < 0) return -1;
+  return v;
+}
+
+}  // namespace
+
+bool ParseStatusIds(const std::string& status, ProcessIds* out) {
+  long tgid = Field(status, "Tgid"), ppid = Field(status, "PPid");
+  if (tgid <= 0 || ppid < 0) return false;
+  out->tgid = static_cast<pid_t>(tgid);
+  out->ppid = static_cast<pid_t>(ppid);
+  return true;
+}
+
+bool ParseStatPgrp(const std::string& stat, pid_t* pgrp) {
+  // "pid (comm) state ppid pgrp ...": comm may hold spaces and parentheses, so start after the last ')'.
+  size_t close_paren = stat.rfind(')');
+  if (close_paren == std::string::npos) return false;
+  char state;
+  int ppid, group;
+  if (sscanf(stat.c_str() + close_paren + 1, " %c %d %d", &state, &ppid, &group) != 3) return false;
+  if (group <= 0) return false;
+  *pgrp = group;
+  return true;
+}
+
+bool ReadProcessIds(pid_t tid, ProcessIds* out) {
+  char path[64];
+  std::string status, stat;
+  snprintf(path, sizeof path, "/proc/%d/status", tid);
+  if (!ReadSmallFile(path, &status) || !ParseStatusIds(status, out)) return false;
+  snprintf(path, sizeof path, "/proc/%d/stat", tid);
+  return ReadSmallFile(path, &stat) && ParseStatPgrp(stat, &out->pgrp);
+}
+
+pid_t PidOfPidfd(int fd) {
+  if (LinkTarget(fd) != "anon_inode:[pidfd]" && LinkTarget(fd).rfind("pidfd:", 0) != 0) return -1;
+  char path[64];
+  std::string info;
+  snprintf(path, sizeof path, "/proc/self/fdinfo/%d", fd);
+  if (!ReadSmallFile(path, &info)) return -1;
+  long pid = Field(info, "Pid");  // -1 once the process is gone (0 in another namespace)
+  return pid > 0 ? static_cast<pid_t>(pid) : -1;
+}
+
+bool IsSeccompListener(int fd) { return LinkTarget(fd) == "anon_inode:seccomp notify"; }
+
+std::vector<pid_t> OwnChildren() {
+  char path[64];
+  std::string text;
+  snprintf(path, sizeof path, "/proc/self/task/%d/children", static_cast<int>(getpid()));
+  std::vector<pid_t> out;
+  if (!ReadSmallFile(path, &text)) return out;
+  const char* p = text.c_str();
+  char* end;
+  for (long v; (v = strtol(p, &end, 10)), end != p; p = end) out.push_back(static_cast<pid_t>(v));
+  return out;
+}
+
+}  // namespace bulkhead

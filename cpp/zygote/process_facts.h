@@ -1,0 +1,37 @@
+// process_facts.h: what the kernel says about a process or descriptor a template handed the
+// monitor, so that nothing the template claims is believed without checking.
+#ifndef BULKHEAD_ZYGOTE_PROCESS_FACTS_H
+#define BULKHEAD_ZYGOTE_PROCESS_FACTS_H
+
+#include <sys/types.h>
+
+#include <string>
+#include <vector>
+
+namespace bulkhead {
+
+struct ProcessIds {
+  pid_t tgid = 0;  // the process a thread belongs to
+  pid_t ppid = 0;
+  pid_t pgrp = 0;
+};
+
+// From /proc/<tid>/status and /proc/<tid>/stat; false if the task is gone or the text is odd.
+bool ReadProcessIds(pid_t tid, ProcessIds* out);
+
+// Parsers of those files' text, for tests.
+bool ParseStatusIds(const std::string& status, ProcessIds* out);
+bool ParseStatPgrp(const std::string& stat, pid_t* pgrp);
+
+// The pid a pidfd refers to, or -1 if `fd` is not a pidfd of a live process of our namespace.
+pid_t PidOfPidfd(int fd);
+
+// True if `fd` is a seccomp user-notification listener.
+bool IsSeccompListener(int fd);
+
+// The calling process's live and zombie children.
+std::vector<pid_t> OwnChildren();
+
+}  // namespace bulkhead
+
+#endif
