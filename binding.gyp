@@ -117,6 +117,14 @@
       "ldflags": ["-Wl,--no-undefined"]
     },
     {
+      "target_name": "boundary",
+      "type": "shared_library",
+      "product_dir": "<(PRODUCT_DIR)/plugins",
+      "product_prefix": "",
+      "sources": ["plugins/hostile/boundary.c"],
+      "ldflags": ["-Wl,--no-undefined"]
+    },
+    {
       "target_name": "init_fail",
       "type": "shared_library",
       "product_dir": "<(PRODUCT_DIR)/plugins",

@@ -290,7 +290,9 @@ class Runtime {
     }
     const protocol = this.protocolErrors.get(pluginId);
     this.protocolErrors.delete(pluginId);
-    this.failSpawnsOf(pluginId, new BulkheadError(ErrorCode.ZYGOTE, 'The template exited while a worker was starting'));
+    this.failSpawnsOf(pluginId, protocol !== undefined
+      ? new BulkheadError(ErrorCode.PROTOCOL, `The template broke the control protocol (${protocol}) and was killed with everything of its plugin`, { reason: 'protocol' })
+      : new BulkheadError(ErrorCode.ZYGOTE, 'The template exited while a worker was starting'));
     const t = this.templateExits.get(pluginId);
     if (t) {
       this.templateExits.delete(pluginId);

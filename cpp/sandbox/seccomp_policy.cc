@@ -286,9 +286,11 @@ void AddProcess(RuleSet* r, const SeccompOptions& o) {
 // A worker's tightening layer. Everything not listed is the boundary's to decide (ALLOW here
 // defers to it); refusals are errnos, since only the boundary has a listener.
 void AddRunPhase(RuleSet* r) {
-  // No new executable mappings once the plugin is loaded, not even of readable files (a file in a
-  // granted directory could hold code the plugin wrote).
-  r->Add(__NR_mmap, {{{Set(2, PROT_EXEC)}, Errno(EPERM)}}, kAllow);
+  // No new executable mappings once the plugin is loaded, not even read-only ones of readable
+  // files (a file in a granted directory could hold code the plugin wrote). The forms the boundary
+  // already refuses (writable or anonymous) stay its violations.
+  r->Add(__NR_mmap,
+         {{{{2, PROT_EXEC | PROT_WRITE, PROT_EXEC}, Clear(3, MAP_ANONYMOUS)}, Errno(EPERM)}}, kAllow);
   // A worker has no control socket.
   r->Fail(__NR_sendmsg, EPERM);
   r->Fail(__NR_recvmsg, EPERM);

@@ -1,0 +1,201 @@
+// boundary.test.ts: the template is plugin code from its first constructor on. Each attack of the
+// boundary fixture (plugins/hostile/boundary.c) runs in every phase plugin code runs in (the ELF
+// constructor, init(), a call) and must end in its exact outcome, with the host unsignalled, the
+// zygote the same process, a sibling plugin answering, and no process, descriptor or child left.
+import { spawn, type ChildProcess } from 'node:child_process';
+import * as crypto from 'node:crypto';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { BulkheadError, ErrorCode, loadPlugin, type Plugin } from '../lib/index';
+import { alive, bytes, eventually, load, openFds, pluginPath, text } from './helpers';
+import { Host, installSignalCounter } from './invariants';
+
+const signals = installSignalCounter();
+const host = new Host(signals);
+
+const PHASES = ['constructor', 'init', 'call'] as const;
+type Phase = (typeof PHASES)[number];
+const PREFIX = 'BH-BOUNDARY-ATTACK:';
+const SELECTOR_BYTES = 128;
+
+let scratch: string;
+let canary: ChildProcess;
+
+beforeAll(async () => {
+  scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'bh-boundary-'));
+  fs.writeFileSync(path.join(scratch, 'secret'), 'bh-boundary-secret');
+  canary = spawn('sleep', ['60'], { stdio: 'ignore' });
+  expect(canary.pid).toBeGreaterThan(0);
+  host.ownChildren.add(canary.pid!);
+  await host.start();
+});
+
+afterAll(async () => {
+  await host.stop();
+  if (canary?.pid && alive(canary.pid)) canary.kill('SIGKILL');
+  if (scratch) fs.rmSync(scratch, { recursive: true, force: true });
+});
+
+/** A copy of the fixture whose constructor runs `attack` (its selector patched in the bytes). */
+function constructorVariant(attack: string): string {
+  const bytesOf = fs.readFileSync(pluginPath('boundary'));
+  const at = bytesOf.indexOf(PREFIX);
+  expect(at).toBeGreaterThan(0);
+  expect(bytesOf.indexOf(PREFIX, at + 1)).toBe(-1);
+  const room = SELECTOR_BYTES - PREFIX.length;
+  expect(attack.length).toBeLessThan(room);
+  bytesOf.fill(0, at + PREFIX.length, at + SELECTOR_BYTES);
+  bytesOf.write(attack, at + PREFIX.length, 'latin1');
+  const file = path.join(scratch, `boundary-${crypto.randomBytes(6).toString('hex')}.so`);
+  fs.writeFileSync(file, bytesOf);
+  return file;
+}
+
+/** The zygote's children: the processes of every plugin loaded now. */
+function zygoteChildren(): number[] {
+  const z = host.zygotePid;
+  try {
+    return fs.readFileSync(`/proc/${z}/task/${z}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number).sort();
+  } catch {
+    return [];
+  }
+}
+
+interface Result {
+  /** The load or the call failed with this. */
+  error?: BulkheadError;
+  /** What the fixture said the attack did (it survived). */
+  said?: string;
+}
+
+/** Runs `attack` in `phase`, closes everything, and checks the invariants. */
+async function attackIn(phase: Phase, attack: string, loadTimeoutMs = 10_000): Promise<Result> {
+  const fds0 = openFds();
+  const kids0 = zygoteChildren();
+  let plugin: Plugin | undefined;
+  let result: Result;
+  try {
+    if (phase === 'constructor') {
+      const file = constructorVariant(attack);
+      const sha256 = crypto.createHash('sha256').update(fs.readFileSync(file)).digest('hex');
+      plugin = await loadPlugin(file, { trust: { sha256 }, loadTimeoutMs });
+      result = { said: text(await plugin.call('result', new Uint8Array(0))) };
+    } else if (phase === 'init') {
+      plugin = await load('boundary', { config: bytes(attack), loadTimeoutMs });
+      result = { said: text(await plugin.call('result', new Uint8Array(0))) };
+    } else {
+      plugin = await load('boundary', { loadTimeoutMs });
+      const out = await plugin.call('attack', bytes(attack)).then(
+        (v) => ({ said: text(v) }), (e: unknown) => ({ error: e as BulkheadError }));
+      result = out;
+      // The pool serves again (a replacement where the attack cost a worker).
+      expect(text(await plugin.call('attack', bytes('none')))).toBe('no attack ran');
+    }
+  } catch (e) {
+    result = { error: e as BulkheadError };
+  } finally {
+    await plugin?.close();
+  }
+  if (result.error) expect(result.error).toBeInstanceOf(BulkheadError);
+  await host.assertHostIntact();
+  // Nothing of the plugin is left: no process the zygote started for it, no host descriptor.
+  const gone = await eventually(() => zygoteChildren().join() === kids0.join(), 3000);
+  expect(gone ? kids0 : zygoteChildren(), 'processes left behind by the plugin').toEqual(kids0);
+  await host.assertReleased(fds0);
+  return result;
+}
+
+function expectViolation(r: Result, phase: Phase, syscall: string): void {
+  expect(r.error?.code, r.error?.message ?? r.said).toBe(ErrorCode.SANDBOX_VIOLATION);
+  expect(r.error?.syscall).toBe(syscall);
+  expect(r.error?.arch).toBe(process.arch === 'x64' ? 'x86_64' : 'aarch64');
+  // The monitor's record: the arguments as the kernel saw them.
+  expect(r.error?.args).toHaveLength(6);
+  if (phase === 'call') expect(r.error?.fn).toBe('attack');
+  else expect(r.error?.reason).toBe('load');
+}
+
+describe.each(PHASES)('from the %s', (phase) => {
+  it('a worker clone with no spawn request open is a violation, and no process is made', async () => {
+    expectViolation(await attackIn(phase, 'clone_parent'), phase, 'clone');
+  });
+
+  it('fork fails with EPERM and the plugin carries on', async () => {
+    expect((await attackIn(phase, 'fork')).said).toBe('fork: EPERM');
+  });
+
+  it('signals to another process are violations; the canary is untouched', async () => {
+    const pid = canary.pid!;
+    expectViolation(await attackIn(phase, `kill_other:${pid}`), phase, 'kill');
+    expectViolation(await attackIn(phase, `tgkill_other:${pid}`), phase, 'tgkill');
+    expectViolation(await attackIn(phase, `sigqueue_other:${pid}`), phase, 'rt_sigqueueinfo');
+    expect(alive(pid)).toBe(true);
+  });
+
+  it('kill(0) (its process group) and a self pid with smuggled upper bits are violations', async () => {
+    expectViolation(await attackIn(phase, 'kill_group'), phase, 'kill');
+    expectViolation(await attackIn(phase, 'kill_smuggled'), phase, 'kill');
+  });
+
+  it('signals to itself still work (raise, kill(getpid()), sigqueue)', async () => {
+    expect((await attackIn(phase, 'self_signals')).said).toBe('self signals: 3');
+  });
+
+  it('a writable and executable file-backed mapping is a violation', async () => {
+    expectViolation(await attackIn(phase, 'rwx_file'), phase, 'mmap');
+  });
+
+  it('mprotect to executable is a violation', async () => {
+    expectViolation(await attackIn(phase, 'mprotect_exec'), phase, 'mprotect');
+  });
+
+  it('an unusable alternate signal stack does not hide a violation', async () => {
+    expectViolation(await attackIn(phase, 'altstack_none'), phase, 'socket');
+  });
+
+  it('path metadata is refused the same way whether or not the path exists', async () => {
+    const expected = 'fstatat:EPERM statx:EPERM stat:EPERM opath:EPERM';
+    expect((await attackIn(phase, `stat:${path.join(scratch, 'secret')}`)).said).toBe(expected);
+    expect((await attackIn(phase, `stat:${path.join(scratch, 'missing')}`)).said).toBe(expected);
+  });
+
+  it('fstat and statx on a descriptor it holds still work', async () => {
+    expect((await attackIn(phase, 'fstat')).said).toBe('fstat:fifo statx:fifo');
+  });
+});
+
+describe('the control socket', () => {
+  it.each(['constructor', 'init'] as const)('a flood from the %s kills the template with ERR_PROTOCOL; others are served', async (phase) => {
+    const sibling = host.echo.call('echo', bytes('during-flood'));
+    const r = await attackIn(phase, 'flood');
+    expect(r.error?.code, r.said).toBe(ErrorCode.PROTOCOL);
+    expect(text(await sibling)).toBe('during-flood');
+  });
+
+  it.each(['constructor', 'init'] as const)('a "loaded" forged from the %s ends in ERR_PROTOCOL', async (phase) => {
+    const r = await attackIn(phase, 'fake_loaded');
+    expect(r.error?.code, r.said).toBe(ErrorCode.PROTOCOL);
+  });
+
+  it('a forged "loaded" followed by a hang is killed at the activation deadline', async () => {
+    const t0 = performance.now();
+    const r = await attackIn('constructor', 'fake_loaded:hang', 500);
+    expect(r.error?.code, r.said).toBe(ErrorCode.LOAD_FAILED);
+    expect(r.error?.reason).toBe('timeout');
+    expect(performance.now() - t0).toBeLessThan(10_000);  // long before the fixture's own 20 s
+  });
+
+  it.each(['constructor', 'init'] as const)('a spawn answered from the %s with a pipe instead of a pidfd is ERR_PROTOCOL', async (phase) => {
+    const r = await attackIn(phase, 'fake_spawn');
+    expect(r.error?.code, r.said).toBe(ErrorCode.PROTOCOL);
+  });
+
+  it('a worker has no control socket to talk on', async () => {
+    expect((await attackIn('call', 'flood')).said).toBe('flood: sent 0');
+    expect((await attackIn('call', 'fake_loaded')).said).toBe('sendmsg: EPERM');
+  });
+});
