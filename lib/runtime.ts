@@ -3,6 +3,7 @@
 // zygote dies, fails what was pending and starts a fresh one on next use.
 import { BulkheadError, ErrorCode } from './errors';
 import { native, Wire, type ZygoteHandle } from './native';
+import { untrustedText } from './untrusted_text';
 
 export interface LoadedTemplate {
   templatePid: number;
@@ -37,12 +38,6 @@ interface PendingSpawn {
 export type ExitListener = (status: number | null) => void;
 
 const NAME = /^[A-Za-z0-9_.-]{1,63}$/;
-const MAX_TEXT = 1024;
-
-/** Text from a sandboxed process: bounded, printable. */
-export function sanitizeText(b: Buffer): string {
-  return b.subarray(0, MAX_TEXT).toString('utf8').replace(/[\u0000-\u0008\u000b-\u001f\u007f]/g, '?');
-}
 
 function parseLoaded(pid: number, payload: Buffer): LoadedTemplate | undefined {
   const parts = payload.toString('utf8').split('\0');
@@ -50,7 +45,7 @@ function parseLoaded(pid: number, payload: Buffer): LoadedTemplate | undefined {
   const [name, version, ...functions] = parts;
   if (!NAME.test(name) || version.length === 0 || version.length > 63) return undefined;
   if (!functions.every((f) => NAME.test(f)) || new Set(functions).size !== functions.length) return undefined;
-  return { templatePid: pid, name, version, functions };
+  return { templatePid: pid, name, version: untrustedText(version), functions };
 }
 
 class Runtime {
@@ -180,7 +175,7 @@ class Runtime {
       }
       case Wire.LOAD_ERROR: {
         const p = this.loads.get(id);
-        if (p) p.error = { kind: a, message: sanitizeText(payload) };
+        if (p) p.error = { kind: a, message: untrustedText(payload) };
         break;
       }
       case Wire.VIOLATION: {
