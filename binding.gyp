@@ -131,6 +131,14 @@
       "product_prefix": "",
       "sources": ["plugins/hostile/init_fail.c"],
       "ldflags": ["-Wl,--no-undefined"]
+    },
+    {
+      "target_name": "control_strings",
+      "type": "shared_library",
+      "product_dir": "<(PRODUCT_DIR)/plugins",
+      "product_prefix": "",
+      "sources": ["plugins/hostile/control_strings.c"],
+      "ldflags": ["-Wl,--no-undefined"]
     }
   ]
 }

@@ -6,6 +6,8 @@
 // offsets and exported symbol names); nothing is taken from it but what passes the checks below.
 import * as os from 'node:os';
 
+import { untrustedText } from './untrusted_text';
+
 /** One frame of a crash report as the binding returns it (ChannelHandle.crashReport()). */
 export interface RawCrashFrame {
   module: number;
@@ -31,7 +33,8 @@ export interface CrashFrame {
   /** '0x…': the pc relative to the module's load bias (an address addr2line understands); for an
    *  unknown module, the pc itself. */
   offset: string;
-  /** The exported symbol containing the pc; absent when there is none or it looked wrong. */
+  /** The exported symbol containing the pc, as untrustedText shows plugin text (control
+   *  characters escaped); absent when there is none or its field is malformed. */
   symbol?: string;
 }
 
@@ -54,7 +57,6 @@ const MODULE_PLUGIN = 0;
 const MODULE_OTHER = 1;
 const MODULE_UNKNOWN = 2;
 const U64_MAX = (1n << 64n) - 1n;
-const SYMBOL = /^[A-Za-z0-9_.$@:<>~ -]{1,47}$/;
 const MODULE = /^[A-Za-z0-9_.+-]{1,23}$/;
 const SIGNALS: ReadonlyMap<number, string> = new Map(
   (['SIGSEGV', 'SIGBUS', 'SIGILL', 'SIGFPE', 'SIGABRT', 'SIGTRAP'] as const)
@@ -68,14 +70,19 @@ function isU64(v: unknown): v is bigint {
   return typeof v === 'bigint' && v >= 0n && v <= U64_MAX;
 }
 
-/** A NUL-terminated name in a fixed field, if it is terminated and matches `pattern`. */
-function fieldName(v: unknown, bytes: number, pattern: RegExp): string | undefined {
+/** The bytes of a fixed field before its NUL; undefined when empty, unterminated or mis-sized. */
+function fieldBytes(v: unknown, bytes: number): Uint8Array | undefined {
   if (!(v instanceof Uint8Array) || v.byteLength !== bytes) return undefined;
   const end = v.indexOf(0);
-  if (end <= 0) return undefined;
+  return end <= 0 ? undefined : v.subarray(0, end);
+}
+
+/** A module's basename: it names a file, so anything but a plain file name is refused. */
+function moduleName(v: unknown): string | undefined {
+  const b = fieldBytes(v, MODULE_BYTES);
   // latin1: one character per byte, so a non-ASCII byte can only fail the pattern.
-  const name = Buffer.from(v.buffer, v.byteOffset, end).toString('latin1');
-  return pattern.test(name) ? name : undefined;
+  const name = b && Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('latin1');
+  return name !== undefined && MODULE.test(name) ? name : undefined;
 }
 
 function parseFrame(v: unknown): CrashFrame | undefined {
@@ -84,22 +91,23 @@ function parseFrame(v: unknown): CrashFrame | undefined {
   switch (v.module) {
     case MODULE_PLUGIN: frame.module = 'plugin'; break;
     case MODULE_OTHER: {
-      const name = fieldName(v.moduleName, MODULE_BYTES, MODULE);
+      const name = moduleName(v.moduleName);
       frame.module = name === undefined || name === 'plugin' ? '<other>' : name;
       break;
     }
     case MODULE_UNKNOWN: return frame;
     default: return undefined;
   }
-  const symbol = fieldName(v.symbol, SYMBOL_BYTES, SYMBOL);
-  if (symbol !== undefined) frame.symbol = symbol;
+  const symbol = fieldBytes(v.symbol, SYMBOL_BYTES);
+  if (symbol !== undefined) frame.symbol = untrustedText(symbol);
   return frame;
 }
 
 /**
  * Validates a raw crash report. Undefined when the worker wrote none (or not of a fatal signal
  * the handler covers) or when its framing is inconsistent: bad magic, unknown signal, frame
- * count above 16, a malformed frame. Names that fail their pattern are dropped, not repaired.
+ * count above 16, a malformed frame. A module name that is not a plain file name is dropped
+ * ('<other>'); a symbol is shown as sent, its control characters escaped.
  */
 export function parseCrashReport(raw: unknown): CrashReport | undefined {
   if (!isObject(raw) || raw.kind !== CRASH_MAGIC) return undefined;

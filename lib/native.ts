@@ -41,14 +41,16 @@ export interface ZygoteHandle {
   close(): void;
 }
 
-/** drain(): [kind (0 response, 1 log), callId, code, body, ...] or a protocol-violation reason;
- *  a reason after valid messages is the array's last element. */
+/** drain(gate): [kind (0 response, 1 log), callId, code, body, ...] or a protocol-violation
+ *  reason; a reason after valid messages is the array's last element. Text bodies are the
+ *  plugin's raw text (lib/untrusted_text.ts escapes it). */
 export type DrainResult = Array<number | Buffer | string> | string;
 
 export interface ChannelHandle {
   fds(): [number, number];
   submit(callId: number, fn: number, input: Uint8Array, deadlineNs: number): number;
-  drain(): DrainResult;
+  /** Reads up to one budget of messages; gate is lib/log_gate.ts's state (caps in, drops out). */
+  drain(gate: Uint32Array): DrainResult;
   spin(spinNs: number): boolean;
   wait(deadlineNs: number, spinNs: number): number;
   /** Sync fast path: submit, wait, and read our OK response in one crossing (see channel_handle.cc). */

@@ -5,6 +5,7 @@ import { EventEmitter } from 'node:events';
 import { assertLevel } from './capabilities';
 import { BulkheadError, ErrorCode } from './errors';
 import { Lifecycle, type PluginState } from './lifecycle';
+import { LogGate } from './log_gate';
 import { native } from './native';
 import { encodeSandboxSpec, resolveLimits, resolvePolicy, type Limits, type PolicyOption, type RequireLevel } from './policy';
 import { cgroupLimitsFor, Pool, resolvePool, type PoolHooks, type PoolOptions } from './pool';
@@ -56,9 +57,16 @@ export interface PluginMetrics {
   recycled: number;
   queued: number;
   inflight: number;
+  /** Log lines the host dropped over limits.logLinesPerCall / logLinesPerSecond. */
+  droppedLogLines: number;
 }
 
-export interface LogEvent { level: 'debug' | 'info' | 'warn' | 'error'; message: string; fn?: string }
+/**
+ * A line the plugin logged (`message` with control characters escaped, see lib/untrusted_text.ts;
+ * `fn`: the call it belongs to), or bulkhead's summary of lines it dropped over the log limits:
+ * level 'warn' and `dropped`, the count, at most once a second. Plugin lines never carry `dropped`.
+ */
+export interface LogEvent { level: 'debug' | 'info' | 'warn' | 'error'; message: string; fn?: string; dropped?: number }
 
 const STATUS_NAMES = ['BH_OK', 'BH_ERR_INVALID_INPUT', 'BH_ERR_FAILED', 'BH_ERR_OUTPUT_TOO_LARGE',
   'BH_ERR_DEADLINE', 'BH_ERR_UNSUPPORTED'];
@@ -103,6 +111,7 @@ interface Resolved {
 
 interface Version {
   pool: Pool;
+  logGate: LogGate;
   name: string;
   version: string;
   functions: readonly string[];
@@ -111,7 +120,8 @@ interface Version {
 }
 
 /** Validates options, verifies the bytes and loads a template. Leaves nothing behind on failure. */
-async function loadVersion(file: unknown, options: unknown, hooks: (v: () => Version) => PoolHooks): Promise<Version> {
+async function loadVersion(file: unknown, options: unknown,
+                           hooks: (v: () => Version, limits: Required<Limits>) => PoolHooks): Promise<Version> {
   const path = checkString(file, 'file');
   const o = checkObject(options, 'options');
   checkKnownKeys(o, 'options', [...LOAD_KEYS, 'healthCheck']);
@@ -152,10 +162,11 @@ async function loadVersion(file: unknown, options: unknown, hooks: (v: () => Ver
     let version!: Version;
     // Writes are only possible beneath granted directories; only then is there a budget to check.
     const writeBudget = policy.writePaths.length === 0 ? 0 : limits.maxBytesWritten || 1 << 30;
+    const poolHooks = hooks(() => version, limits);
     started = new Pool({ pluginId, name: loaded.name, version: loaded.version }, limits, pool, restart,
-      hooks(() => version), cgroupLimits, writeBudget);
+      poolHooks, cgroupLimits, writeBudget);
     version = {
-      pool: started, name: loaded.name, version: loaded.version, functions: Object.freeze([...loaded.functions]),
+      pool: started, logGate: poolHooks.logGate, name: loaded.name, version: loaded.version, functions: Object.freeze([...loaded.functions]),
       fnIndex: new Map(loaded.functions.map((f, i) => [f, i])), resolved,
     };
     await Promise.race([started.start(), deadline]);
@@ -182,7 +193,7 @@ export class Plugin extends EventEmitter {
   private readonly life: Lifecycle;
   private nextCallId = 1;
   private spinCooldown = 0;
-  private readonly stats = { calls: 0, failures: 0 };
+  private readonly stats = { calls: 0, failures: 0, droppedLogLines: 0 };
 
   /** Use loadPlugin(). */
   constructor() {
@@ -201,9 +212,17 @@ export class Plugin extends EventEmitter {
     return this.current;
   }
 
-  private hooksFor(version: () => Version): PoolHooks {
+  private hooksFor(version: () => Version, limits: Required<Limits>): PoolHooks {
+    const { logLinesPerCall: perCall, logLinesPerSecond: perSecond } = limits;
     return {
       onLog: (level, message, fn) => this.emit('log', { level: LOG_LEVELS[level] ?? 'error', message, fn } satisfies LogEvent),
+      logGate: new LogGate(perCall, perSecond, {
+        counted: (n) => { this.stats.droppedLogLines += n; },
+        report: (n) => this.emit('log', {
+          level: 'warn', dropped: n,
+          message: `bulkhead dropped ${n} log line${n === 1 ? '' : 's'} of ${version().name} over its limits (${perCall} per call, ${perSecond} per second)`,
+        } satisfies LogEvent),
+      }),
       onCrash: (e) => {
         if (this.current !== version()) return;
         if (e.code === ErrorCode.SANDBOX_VIOLATION) this.emit('violation', e);
@@ -219,7 +238,7 @@ export class Plugin extends EventEmitter {
   /** First load: loaded → initialized → running. */
   async activate(file: string, options: LoadOptions): Promise<void> {
     try {
-      this.current = await loadVersion(file, options, (v) => this.hooksFor(v));
+      this.current = await loadVersion(file, options, (v, limits) => this.hooksFor(v, limits));
     } catch (e) {
       this.life.to('terminated', 'load');
       throw e;
@@ -372,7 +391,7 @@ export class Plugin extends EventEmitter {
     }
     let next: Version;
     try {
-      next = await loadVersion(file, options, (v) => this.hooksFor(v));
+      next = await loadVersion(file, options, (v, limits) => this.hooksFor(v, limits));
     } catch (e) {
       throw new BulkheadError(ErrorCode.UPGRADE_FAILED, `Upgrade to ${file} failed while loading: ${(e as Error).message}; ${this.name} ${this.version} keeps serving`,
         { reason: 'load', cause: e });
@@ -391,6 +410,7 @@ export class Plugin extends EventEmitter {
     if (this.life.state === 'paused') await next.pool.pause();
     this.emit('upgrade', { from: old.version, to: next.version });
     await old.pool.close(old.resolved.limits.timeoutMs);
+    old.logGate.flush();
   }
 
   private healthCheck(v: Version, hc: NonNullable<UpgradeOptions['healthCheck']>): Promise<void> {
@@ -436,6 +456,7 @@ export class Plugin extends EventEmitter {
     const grace = checkInt(graceMs, 'graceMs', 0, 2 ** 31 - 1, this.current?.resolved.limits.timeoutMs ?? 0);
     this.life.to('terminated', 'close');
     await this.current?.pool.close(grace);
+    this.current?.logGate.flush();
   }
 
   /** Kills everything now; in-flight and queued calls reject with ERR_CLOSED. */
@@ -443,6 +464,7 @@ export class Plugin extends EventEmitter {
     if (this.life.state === 'terminated') return;
     this.life.to('terminated', 'destroy');
     await this.current?.pool.destroy();
+    this.current?.logGate.flush();
   }
 
   async [Symbol.asyncDispose](): Promise<void> {

@@ -55,6 +55,11 @@ export interface Limits {
   /** Bytes a worker may write over its life (all write() calls, as /proc/<pid>/io counts them)
    *  when the policy grants writable directories. Default 0: 1 GiB with a write grant. */
   maxBytesWritten?: number;
+  /** Log lines one call may deliver (the host's cap, enforced whatever the worker does; the
+   *  worker itself keeps at most 64). Default 100; 0 silences the plugin. */
+  logLinesPerCall?: number;
+  /** Log lines the plugin may deliver per second, all its workers together. Default 1000. */
+  logLinesPerSecond?: number;
 }
 
 export const DEFAULT_LIMITS: Required<Limits> = {
@@ -67,6 +72,8 @@ export const DEFAULT_LIMITS: Required<Limits> = {
   cpuQuotaPercent: 0,
   cpuTimeMs: 0,
   maxBytesWritten: 0,
+  logLinesPerCall: 100,
+  logLinesPerSecond: 1000,
 };
 
 const MAX_PAYLOAD = 1 << 30;
@@ -85,6 +92,8 @@ export function resolveLimits(v: unknown): Required<Limits> {
     cpuQuotaPercent: checkInt(o.cpuQuotaPercent, 'options.limits.cpuQuotaPercent', 0, 409_600, d.cpuQuotaPercent),
     cpuTimeMs: checkInt(o.cpuTimeMs, 'options.limits.cpuTimeMs', 0, 2 ** 31 - 1, d.cpuTimeMs),
     maxBytesWritten: checkInt(o.maxBytesWritten, 'options.limits.maxBytesWritten', 0, Number.MAX_SAFE_INTEGER, d.maxBytesWritten),
+    logLinesPerCall: checkInt(o.logLinesPerCall, 'options.limits.logLinesPerCall', 0, 10_000, d.logLinesPerCall),
+    logLinesPerSecond: checkInt(o.logLinesPerSecond, 'options.limits.logLinesPerSecond', 0, 1_000_000, d.logLinesPerSecond),
   };
 }
 

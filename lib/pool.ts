@@ -3,6 +3,7 @@
 // draining, and quarantine.
 import { probeCgroups, reapStaleCgroups, removeHostCgroups, WorkerCgroup, type CgroupLimits } from './cgroup';
 import { BulkheadError, ErrorCode } from './errors';
+import type { LogGate } from './log_gate';
 import { RingResult } from './native';
 import type { Limits } from './policy';
 import { RestartPolicy, type RestartOptions } from './restart_policy';
@@ -43,6 +44,7 @@ export function resolvePool(v: unknown): Required<Omit<PoolOptions, 'size'>> {
 
 export interface PoolHooks {
   onLog(level: number, message: string, fn: string | undefined): void;
+  logGate: LogGate;
   onCrash(e: BulkheadError): void;
   onRestart(info: { delayMs: number; recent: number }): void;
   onQuarantine(e: BulkheadError): void;
@@ -144,6 +146,7 @@ export class Pool {
   private spawn(): Promise<void> {
     const w = new Worker(this.nextWorkerId++, this.limits.maxInputBytes, this.limits.maxOutputBytes, {
       onLog: this.hooks.onLog,
+      logGate: this.hooks.logGate,
       onDead: (worker, error, unstarted) => this.onDead(worker, error, unstarted),
       statusName: this.hooks.statusName,
       onIdle: (worker) => {

@@ -3,6 +3,7 @@
 // zygote dies, fails what was pending and starts a fresh one on next use.
 import { BulkheadError, ErrorCode } from './errors';
 import { native, Wire, type ZygoteHandle } from './native';
+import { untrustedText } from './untrusted_text';
 
 export interface LoadedTemplate {
   templatePid: number;
@@ -49,12 +50,6 @@ export type ExitListener = (status: number | null, protocol?: string) => void;
 const NAME = /^[A-Za-z0-9_.-]{1,63}$/;
 // Violations of processes not yet (or no longer) watched: bounded, oldest dropped first.
 const MAX_UNCLAIMED_VIOLATIONS = 256;
-const MAX_TEXT = 1024;
-
-/** Text from a sandboxed process: bounded, printable. */
-export function sanitizeText(b: Buffer): string {
-  return b.subarray(0, MAX_TEXT).toString('utf8').replace(/[\u0000-\u0008\u000b-\u001f\u007f]/g, '?');
-}
 
 function hex64(b: Buffer, at: number): string {
   return `0x${b.readBigUInt64LE(at).toString(16)}`;
@@ -77,7 +72,7 @@ function parseLoaded(pid: number, payload: Buffer): LoadedTemplate | undefined {
   const [name, version, ...functions] = parts;
   if (!NAME.test(name) || version.length === 0 || version.length > 63) return undefined;
   if (!functions.every((f) => NAME.test(f)) || new Set(functions).size !== functions.length) return undefined;
-  return { templatePid: pid, name, version, functions };
+  return { templatePid: pid, name, version: untrustedText(version), functions };
 }
 
 class Runtime {
@@ -227,7 +222,7 @@ class Runtime {
       }
       case Wire.LOAD_ERROR: {
         const p = this.loads.get(id);
-        if (p) p.error = { kind: a, message: sanitizeText(payload) };
+        if (p) p.error = { kind: a, message: untrustedText(payload) };
         break;
       }
       case Wire.VIOLATION: {
@@ -243,8 +238,8 @@ class Runtime {
       }
       case Wire.PROTOCOL_ERROR: {
         const p = this.loads.get(id);
-        if (p) p.protocol = sanitizeText(payload);
-        else this.protocolErrors.set(id, sanitizeText(payload));
+        if (p) p.protocol = untrustedText(payload);
+        else this.protocolErrors.set(id, untrustedText(payload));
         break;
       }
       case Wire.SPAWNED: {

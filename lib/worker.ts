@@ -5,8 +5,10 @@ import * as os from 'node:os';
 
 import { parseCrashReport } from './crash_report';
 import { BulkheadError, ErrorCode } from './errors';
+import type { LogGate } from './log_gate';
 import { native, RingResult, type ChannelHandle } from './native';
 import { runtime, type Violation } from './runtime';
+import { untrustedText } from './untrusted_text';
 
 /** One call as the pool tracks it. */
 export interface Call {
@@ -33,8 +35,10 @@ export interface WorkerCgroupLike {
 }
 
 export interface WorkerHooks {
-  /** A worker's response or log line for the plugin. */
+  /** A log line of the plugin's, its text already escaped (untrustedText). */
   onLog(level: number, message: string, fn: string | undefined): void;
+  /** The plugin's caps on log lines, shared by its workers. */
+  logGate: LogGate;
   /** The worker is gone; `unstarted` never began executing and may run elsewhere. */
   onDead(worker: Worker, error: BulkheadError | undefined, unstarted: Call[]): void;
   /** Plugin status names, for error messages. */
@@ -197,10 +201,16 @@ export class Worker {
     return r;
   }
 
-  /** Reads every completed message and settles its call. Returns false if the worker broke the protocol. */
+  /** A drain stopped at its budget: the rest is read on the next turn of the event loop. */
+  private pumpSoon = false;
+
+  /** Reads completed messages (up to one drain's budget; the rest on the next turn) and settles
+   *  their calls. Returns false if the worker broke the protocol. */
   pump(): boolean {
     if (this.state === 'dead') return false;
-    const d = this.channel.drain();
+    const gate = this.hooks.logGate;
+    const d = this.channel.drain(gate.open());
+    const more = gate.close();
     if (typeof d === 'string') {
       this.breakProtocol(d);
       return false;
@@ -217,7 +227,7 @@ export class Worker {
       if (kind === 1) {
         // A call's log lines follow its response, so its function is usually the one just done.
         const fn = this.lastDone?.id === callId ? this.lastDone.fnName : this.inflight.find((c) => c.id === callId)?.fnName;
-        this.hooks.onLog(code, body as string, fn);
+        this.hooks.onLog(code, untrustedText(body as string), fn);
         continue;
       }
       const call = this.inflight[0];
@@ -237,6 +247,13 @@ export class Worker {
       if (code === 0) call.resolve(body as Buffer);
       else call.reject(this.statusError(call, code, body as string));
     }
+    if (more && !this.pumpSoon) {
+      this.pumpSoon = true;
+      setImmediate(() => {
+        this.pumpSoon = false;
+        this.pump();
+      });
+    }
     if (d.length > 0) {
       if (this.inflight.length === 0) this.hooks.onIdle(this);
       else this.startCpuClock();
@@ -245,8 +262,9 @@ export class Worker {
     return true;
   }
 
-  private statusError(call: Call, code: number, message: string): BulkheadError {
+  private statusError(call: Call, code: number, raw: string): BulkheadError {
     const fn = call.fnName;
+    const message = untrustedText(raw);
     if (code === 1000) {
       return new BulkheadError(ErrorCode.UNKNOWN_FUNCTION, `The plugin has no function #${call.fn}`, { fn });
     }

@@ -37,6 +37,16 @@ bool PidfdExited(int pidfd) {
   return poll(&p, 1, 0) == 1 && (p.revents & POLLIN);
 }
 
+// The log gate's words (lib/log_gate.ts) and how many messages one drain reads at most, delivered
+// or dropped: enough to amortise the crossing, few enough that one flooding worker cannot hold
+// the event loop from its siblings (a dropped line costs tens of ns, a delivered one a few µs).
+constexpr uint32_t kGatePerCall = 0;
+constexpr uint32_t kGateLeft = 1;
+constexpr uint32_t kGateDropped = 2;
+constexpr uint32_t kGateMore = 3;
+constexpr size_t kGateWords = 4;
+constexpr uint32_t kDrainBudget = 1024;
+
 uint64_t NsArg(const Napi::Value& v) {
   double d = v.As<Napi::Number>().DoubleValue();
   return d <= 0 ? 0 : static_cast<uint64_t>(d);
@@ -96,25 +106,59 @@ Napi::Value ChannelHandle::Submit(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, r);
 }
 
-// drain() -> [kind, callId, code, body, ...] with body a Buffer (payload) or a string (error or
+// drain(gate) -> [kind, callId, code, body, ...] with body a Buffer (payload) or a string (error or
 // log text); or a string: the protocol violation that broke this channel. When the violation
 // follows valid messages, they come first and the reason is the array's last element.
+//
+// gate is lib/log_gate.ts's Uint32Array, shared by the plugin's workers (drains run one at a time
+// on the JS thread): [kGatePerCall] lines one call may deliver, [kGateLeft] lines the plugin may
+// still deliver this second (decremented here), and two outputs: [kGateDropped] lines this drain
+// dropped, [kGateMore] 1 when it stopped at its budget with messages still waiting. A line over
+// either cap is validated and consumed without a JS value ever being made for it, so a flood costs
+// a ring read per line. A hostile worker may write log lines before its response or tag them
+// with any call id; counting lines since the last response, whatever their ids, bounds every
+// worker to one call's worth of lines per response it gives.
 Napi::Value ChannelHandle::Drain(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Napi::Array out = Napi::Array::New(env);
+  if (!info[0].IsTypedArray() || info[0].As<Napi::TypedArray>().TypedArrayType() != napi_uint32_array ||
+      info[0].As<Napi::TypedArray>().ElementLength() < kGateWords) {
+    Napi::TypeError::New(env, "drain() takes the log gate (a Uint32Array of 4)").ThrowAsJavaScriptException();
+    return out;
+  }
+  uint32_t* gate = info[0].As<Napi::Uint32Array>().Data();
+  gate[kGateDropped] = 0;
+  gate[kGateMore] = 0;
   if (closed_) return out;
   uint32_t n = 0;
-  for (;;) {
+  bool consumed = false;
+  for (uint32_t read = 0;; read++) {
     HostMessage m;
     auto r = ring_->Peek(&m);
     if (r == HostRing::kEmpty) break;
     if (r != HostRing::kOk) {
       // Messages before the bad one were valid: hand them over, then the reason.
       Napi::String why = Napi::String::New(env, ring_->protocol_error());
+      if (consumed) ring_->PublishHead();
       if (n == 0) return why;
-      ring_->PublishHead();
       out.Set(n, why);
       return out;
+    }
+    if (read == kDrainBudget) {  // the rest waits for the next turn of the event loop
+      gate[kGateMore] = 1;
+      break;
+    }
+    consumed = true;
+    if (m.kind == BH_MSG_LOG) {
+      if (call_lines_ >= gate[kGatePerCall] || gate[kGateLeft] == 0) {
+        gate[kGateDropped]++;
+        ring_->Consume(m, /*publish=*/false);
+        continue;
+      }
+      call_lines_++;
+      gate[kGateLeft]--;
+    } else {
+      call_lines_ = 0;
     }
     Napi::Value body;
     if (m.kind == BH_MSG_RESPONSE && m.code == BH_OK) {
@@ -132,7 +176,7 @@ Napi::Value ChannelHandle::Drain(const Napi::CallbackInfo& info) {
     out.Set(n++, Napi::Number::New(env, m.code));
     out.Set(n++, body);
   }
-  if (n > 0) ring_->PublishHead();
+  if (consumed) ring_->PublishHead();
   return out;
 }
 
@@ -173,6 +217,7 @@ Napi::Value ChannelHandle::Call(const Napi::CallbackInfo& info) {
   Napi::Buffer<uint8_t> buf = Napi::Buffer<uint8_t>::New(env, m.payload_len);
   if (m.payload_len) ring_->CopyBody(m, buf.Data());
   ring_->Consume(m);
+  call_lines_ = 0;
   return buf;
 }
 

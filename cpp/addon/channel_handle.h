@@ -42,6 +42,9 @@ class ChannelHandle : public Napi::ObjectWrap<ChannelHandle> {
   void CloseAll();
 
   std::unique_ptr<HostRing> ring_;
+  // Log lines delivered since the last response: a call's lines follow its response, so this is
+  // the running count of the call that answered last (see Drain).
+  uint32_t call_lines_ = 0;
   Napi::FunctionReference on_event_;
   uv_poll_t* poll_ = nullptr;  // freed in its close callback
   int pidfd_ = -1;

@@ -13,7 +13,8 @@
  * Each ring carries messages: a 64-byte bh_msg header, then payload_len bytes of payload, then
  * error_len bytes of error message (failed responses carry only the message), the whole rounded
  * up to 64 bytes. Log lines travel in the response ring as BH_MSG_LOG messages right after the
- * response of the call that wrote them. A message may wrap around the end of the
+ * response of the call that wrote them; the host caps them itself, per call and per second, since
+ * the worker's cap is only as good as the worker. A message may wrap around the end of the
  * ring; readers copy it out in up to two pieces. Indices are 64-bit byte counts that only grow;
  * the position in the ring is index % capacity.
  *

@@ -444,6 +444,118 @@ static bh_status h_corrupt_ring(const bh_host *host, const uint8_t *in, size_t l
   spin_forever();
 }
 
+/* Wakes the host the way the worker's own ring does (cpp/ring/worker_ring.cc, NotifyHost). */
+static void wake_host(bh_region_header *h) {
+  const uint64_t one = 1;
+  uint32_t mode = __atomic_load_n(&h->host_waiting, __ATOMIC_SEQ_CST);
+  if (mode == BH_HOST_FUTEX) {
+    __atomic_fetch_add(&h->resp_futex, 1, __ATOMIC_SEQ_CST);
+    syscall(SYS_futex, &h->resp_futex, FUTEX_WAKE, 0x7fffffff, NULL, NULL, 0);
+  } else if (mode == BH_HOST_EVENTFD) {
+    ssize_t n = write(4, &one, sizeof one); /* kWorkerEventFd */
+    (void)n;
+  }
+}
+
+/* Publishes one message of at most 64 payload bytes at *tail once the host made room; 0 when the
+ * call's deadline passed first. Positions are 64-aligned, so neither part straddles the end. */
+static int raw_publish(const bh_host *host, bh_region_header *h, uint64_t *tail, const bh_msg *m,
+                       const void *body, size_t len) {
+  uint8_t *ring = (uint8_t *)h + BH_RESP_RING_OFFSET(h->capacity);
+  const uint64_t footprint = bh_msg_footprint(len, 0);
+  const struct timespec tick = {0, 20000L};
+  while (h->capacity - (*tail - __atomic_load_n(&h->resp_head, __ATOMIC_ACQUIRE)) < footprint) {
+    wake_host(h);
+    if (host->deadline_passed(host)) return 0;
+    nanosleep(&tick, NULL);
+  }
+  memcpy(ring + *tail % h->capacity, m, sizeof *m);
+  if (len) memcpy(ring + (*tail + BH_MSG_HEADER_BYTES) % h->capacity, body, len);
+  *tail += footprint;
+  __atomic_store_n(&h->resp_tail, *tail, __ATOMIC_RELEASE);
+  return 1;
+}
+
+/*
+ * Input: a count (<= 10^7). Writes that many log lines ("raw 0", "raw 1", ...) for this call
+ * straight into the response ring, past the worker-side cap of host->log, then its own response
+ * "flooded", and waits until the host has read it all. The worker's ring code never learns of
+ * these messages, so handing control back to it would publish at a stale position; the worker
+ * exits instead (the host replaces it).
+ */
+static bh_status h_log_flood_raw(const bh_host *host, const uint8_t *in, size_t len,
+                                 bh_output *out) {
+  static const char done[] = "flooded";
+  uint64_t count, i, tail;
+  bh_region_header *h;
+  const bh_msg *req;
+  bh_status st;
+  uint8_t *p;
+  bh_msg m;
+  if (!parse_u64(in, len, 10000000u, &count)) return bad_number(host, out, "line count <= 10^7");
+  p = host->output_alloc(out, 1, &st);
+  if (p == NULL) return st;
+  h = find_region(p);
+  if (h == NULL) return fail_str(host, out, BH_ERR_UNSUPPORTED, "region header not found");
+  /* This call's request is not consumed yet: its header sits at the request ring's head. */
+  req = (const bh_msg *)((const uint8_t *)h + BH_REQ_RING_OFFSET + h->req_head % h->capacity);
+  tail = __atomic_load_n(&h->resp_tail, __ATOMIC_RELAXED);
+  memset(&m, 0, sizeof m);
+  m.kind = BH_MSG_LOG;
+  m.call_id = req->call_id;
+  m.code = BH_LOG_INFO;
+  for (i = 0; i < count; i++) {
+    char line[32];
+    int n = snprintf(line, sizeof line, "raw %llu", (unsigned long long)i);
+    m.payload_len = (uint64_t)n;
+    if (!raw_publish(host, h, &tail, &m, line, (size_t)n)) _exit(1);
+    if ((i & 1023) == 1023) wake_host(h);
+  }
+  m.kind = BH_MSG_RESPONSE;
+  m.code = BH_OK;
+  m.payload_len = sizeof done - 1;
+  if (!raw_publish(host, h, &tail, &m, done, sizeof done - 1)) _exit(1);
+  wake_host(h);
+  while (__atomic_load_n(&h->resp_head, __ATOMIC_ACQUIRE) != tail) {
+    const struct timespec tick = {0, 100000L};
+    if (host->deadline_passed(host)) _exit(1);
+    nanosleep(&tick, NULL);
+  }
+  _exit(0);
+}
+
+/* Logs its input as one warn line: the host must show control bytes escaped, not act on them. */
+static bh_status h_log_line(const bh_host *host, const uint8_t *in, size_t len, bh_output *out) {
+  host->log(host, BH_LOG_WARN, (const char *)in, len);
+  return put_str(host, out, "logged");
+}
+
+/* Input: up to 47 bytes. Leaves a crash report whose innermost frame names the input as its
+ * symbol, then dies by a signal the crash handler cannot catch, so the report stays as forged. */
+static bh_status h_forged_crash(const bh_host *host, const uint8_t *in, size_t len,
+                                bh_output *out) {
+  bh_region_header *h;
+  bh_status st;
+  uint8_t *p;
+  if (len >= BH_CRASH_SYMBOL_BYTES || memchr(in, '\0', len) != NULL) {
+    return fail_str(host, out, BH_ERR_INVALID_INPUT, "Expected at most 47 bytes without NUL");
+  }
+  p = host->output_alloc(out, 1, &st);
+  if (p == NULL) return st;
+  h = find_region(p);
+  if (h == NULL) return fail_str(host, out, BH_ERR_UNSUPPORTED, "region header not found");
+  memset(&h->crash, 0, sizeof h->crash);
+  h->crash.signo = SIGSEGV;
+  h->crash.code = 1; /* SEGV_MAPERR */
+  h->crash.frame_count = 1;
+  h->crash.frames[0].module = BH_CRASH_MODULE_PLUGIN;
+  h->crash.frames[0].offset = 0x1234;
+  memcpy(h->crash.frames[0].symbol, in, len);
+  __atomic_store_n(&h->crash.kind, BH_CRASH_MAGIC, __ATOMIC_RELEASE);
+  raise(SIGKILL);
+  return fail_str(host, out, BH_ERR_FAILED, "raise: SIGKILL returned");
+}
+
 /* ---- inherited state ---- */
 
 static bh_status h_touch_fd(const bh_host *host, const uint8_t *in, size_t len, bh_output *out) {
@@ -781,6 +893,9 @@ static const bh_function functions[] = {
   {"fd_bomb", h_fd_bomb},
   {"stop_self", h_stop_self},
   {"fs_ops", h_fs_ops},
+  {"log_flood_raw", h_log_flood_raw},
+  {"log_line", h_log_line},
+  {"forged_crash", h_forged_crash},
 };
 
 static const bh_plugin plugin = {
