@@ -40,6 +40,10 @@ const COMPARISONS: Comparison[] = [
   { what: 'warm worker spawn', ours: ['bulkhead_supervision', 'warm-spawn'], metric: 'absolute', target: 250 },
   { what: 'crash to replacement serving', ours: ['bulkhead_supervision', 'crash-to-serving'], metric: 'absolute', target: 1000 },
   { what: 'timeout overshoot', ours: ['bulkhead_supervision', 'timeout-overshoot'], metric: 'absolute', target: 2000 },
+  // The monitor: a call it decides vs one the filter answers alone, and a spawn while another plugin
+  // floods it vs a quiet spawn (the fairness bound; no DESIGN target, 2x is ours).
+  { what: 'monitored syscall vs filtered syscall', ours: ['bulkhead_monitor', 'monitored-syscall'], baseline: ['bulkhead_monitor', 'filtered-syscall'], metric: 'latency', target: 100 },
+  { what: 'spawn under a notification flood vs quiet', ours: ['bulkhead_monitor', 'spawn-under-flood'], baseline: ['bulkhead_monitor', 'spawn-quiet'], metric: 'latency', target: 2 },
 ];
 
 interface Row {

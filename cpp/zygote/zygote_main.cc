@@ -135,6 +135,8 @@ void HandleLoad(WireMessage& msg) {
     LoadError(id, LoadErrorKind::kSandbox, std::string("fork: ") + strerror(errno));
     return;
   }
+  // A template that stops reading must never block the monitor: a full socket is a failed spawn.
+  fcntl(sv[0], F_SETFL, fcntl(sv[0], F_GETFL) | O_NONBLOCK);
   setpgid(pid, pid);
   Template t;
   t.plugin_id = id;

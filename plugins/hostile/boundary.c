@@ -201,6 +201,28 @@ static void run_attack(const char *spec) {
     kill(getpid(), SIGUSR2);
     sigqueue(getpid(), SIGUSR1, v);
     snprintf(result, sizeof result, "self signals: %d", (int)self_signals);
+  } else if (strcmp(name, "signal_loop") == 0) {
+    /* What a monitored call costs: kill(self, 0) goes through the monitor, getppid does not. */
+    struct timespec t0, t1, t2;
+    long n = target > 0 && target <= 1000000 ? target : 1000;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (long i = 0; i < n; i++) syscall(SYS_kill, getpid(), 0);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    for (long i = 0; i < n; i++) syscall(SYS_getppid);
+    clock_gettime(CLOCK_MONOTONIC, &t2);
+    snprintf(result, sizeof result, "kill_ns=%.0f getppid_ns=%.0f",
+             ((t1.tv_sec - t0.tv_sec) * 1e9 + (t1.tv_nsec - t0.tv_nsec)) / n,
+             ((t2.tv_sec - t1.tv_sec) * 1e9 + (t2.tv_nsec - t1.tv_nsec)) / n);
+  } else if (strcmp(name, "signal_flood") == 0) {
+    /* Keeps the monitor busy for `target` ms (at most 10 s). */
+    struct timespec t0, now;
+    long count = 0, ms = target > 0 && target <= 10000 ? target : 100;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    do {
+      for (int i = 0; i < 64; i++, count++) syscall(SYS_kill, getpid(), 0);
+      clock_gettime(CLOCK_MONOTONIC, &now);
+    } while ((now.tv_sec - t0.tv_sec) * 1000 + (now.tv_nsec - t0.tv_nsec) / 1000000 < ms);
+    snprintf(result, sizeof result, "flooded %ld", count);
   } else if (strcmp(name, "rwx_file") == 0) {
     /* A private writable+executable copy of a file's pages (fd 4 is the plugin memfd while
      * loading): new code that every worker would inherit. */
