@@ -255,7 +255,9 @@ class Runtime {
         break;
       }
       case Wire.SPAWN_ERROR:
-        this.failSpawn(`${id}:${a}`, new BulkheadError(ErrorCode.ZYGOTE, `The template could not start a worker (errno ${b})`));
+        this.failSpawn(`${id}:${a}`, this.protocolErrors.has(id)
+          ? this.protocolError(id)
+          : new BulkheadError(ErrorCode.ZYGOTE, `The template could not start a worker (errno ${b})`));
         break;
       case Wire.EXITED:
         this.onExit(a, b, c);
@@ -266,6 +268,11 @@ class Runtime {
       default:
         fds.forEach((fd) => binding.closeFd(fd));
     }
+  }
+
+  private protocolError(pluginId: number, why = this.protocolErrors.get(pluginId)): BulkheadError {
+    return new BulkheadError(ErrorCode.PROTOCOL,
+      `The template broke the control protocol (${why}) and was killed with everything of its plugin`, { reason: 'protocol' });
   }
 
   private onExit(pid: number, status: number, pluginId: number): void {
@@ -286,7 +293,7 @@ class Runtime {
     const protocol = this.protocolErrors.get(pluginId);
     this.protocolErrors.delete(pluginId);
     this.failSpawnsOf(pluginId, protocol !== undefined
-      ? new BulkheadError(ErrorCode.PROTOCOL, `The template broke the control protocol (${protocol}) and was killed with everything of its plugin`, { reason: 'protocol' })
+      ? this.protocolError(pluginId, protocol)
       : new BulkheadError(ErrorCode.ZYGOTE, 'The template exited while a worker was starting'));
     const t = this.templateExits.get(pluginId);
     if (t) {

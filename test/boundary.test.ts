@@ -199,3 +199,70 @@ describe('the control socket', () => {
     expect((await attackIn('call', 'fake_loaded')).said).toBe('sendmsg: EPERM');
   });
 });
+
+// REDTEAM.md catalogue entries the boundary answers on its own, one raw syscall each (pointer
+// arguments 0, so a call that got through would fail with EFAULT rather than act): the exact
+// outcome, from every phase. [name, x86-64 nr, aarch64 nr, arguments, expected: a violation of
+// that syscall, or the errno the plugin sees].
+const CATALOGUE: [string, number, number, string, 'violation' | string][] = [
+  ['unshare', 272, 97, '0x10000000', 'violation'],          // #8 CLONE_NEWUSER
+  ['mount', 165, 40, '', 'violation'],                     // #8
+  ['umount2', 166, 39, '', 'violation'],                   // #8
+  ['chroot', 161, 51, '', 'violation'],                    // #8
+  ['pivot_root', 155, 41, '', 'violation'],                // #8
+  ['setns', 308, 268, '', 'violation'],                    // #8
+  ['open_tree', 428, 428, '', 'violation'],                // #8 new mount API
+  ['io_uring_setup', 425, 425, '1', 'violation'],          // #9
+  ['io_uring_enter', 426, 426, '', 'violation'],           // #9
+  ['seccomp', 317, 277, '1,8,0', 'violation'],             // #10 NEW_LISTENER
+  ['prctl', 157, 167, '35', 'violation'],                  // #16 PR_SET_MM
+  ['prctl', 157, 167, '1499557217,1', 'EPERM'],            // #16 PR_SET_PTRACER fails softly
+  ['personality', 135, 92, '0xffffffff', 'violation'],     // #17
+  ['pkey_mprotect', 329, 288, '', 'violation'],            // #18
+  ['remap_file_pages', 216, 234, '', 'violation'],         // #18
+  ['memfd_create', 319, 279, '', 'EPERM'],                 // #19
+  ['execveat', 322, 281, '', 'violation'],                 // #21
+  ['tkill', 200, 130, '1', 'violation'],                   // #22
+  ['pidfd_send_signal', 424, 424, '', 'violation'],        // #22
+  ['pidfd_open', 434, 434, '1', 'violation'],              // #22
+  ['fcntl', 72, 25, '0,8,1', 'violation'],                 // #23 F_SETOWN
+  ['process_vm_readv', 310, 270, '', 'violation'],         // #27
+  ['kcmp', 312, 272, '', 'violation'],                     // #27
+  ['socketpair', 53, 199, '', 'violation'],                // #28, #29
+  ['shmget', 29, 194, '', 'violation'],                    // #31
+  ['shmat', 30, 196, '', 'violation'],                     // #31
+  ['msgget', 68, 186, '', 'violation'],                    // #31
+  ['mq_open', 240, 180, '', 'violation'],                  // #31
+  ['keyctl', 250, 219, '', 'violation'],                   // #32
+  ['add_key', 248, 217, '', 'violation'],                  // #32
+  ['bpf', 321, 280, '', 'violation'],                      // #33
+  ['perf_event_open', 298, 241, '', 'violation'],          // #34
+  ['userfaultfd', 323, 282, '', 'violation'],              // #34
+  ['syslog', 103, 116, '', 'violation'],                   // #34
+  ['open_by_handle_at', 304, 265, '', 'violation'],        // #4
+  ['name_to_handle_at', 303, 264, '', 'violation'],        // #4
+  ['openat2', 437, 437, '', 'ENOSYS'],                     // #4 libc falls back to openat
+  ['clone3', 435, 435, '', 'ENOSYS'],                      // #6
+  ['setpriority', 141, 140, '', 'violation'],              // #35
+  ['sched_setscheduler', 144, 119, '', 'violation'],       // #35
+  ['sched_setaffinity', 203, 122, '', 'violation'],        // #35
+  ['prlimit64', 302, 261, '1,7', 'violation'],             // #36 another process's limits
+  ['clock_gettime', 228, 113, '0xfffffffffffffff2', 'violation'],  // #37 pid 1's CPU clock
+  ['setpgid', 109, 154, '0,0', 'violation'],               // #38 leaving the process group
+  ['setsid', 112, 157, '', 'violation'],                   // #38
+  ['mknodat', 259, 33, '', 'EPERM'],                       // #40
+  ['ioctl', 16, 29, '', 'ENOTTY'],                         // #42
+  ['madvise', 28, 233, '0,0,100', 'EPERM'],                // #57 advice outside the allowlist
+  ['mbind', 237, 235, '', 'violation'],                    // #57
+  ['capset', 126, 91, '', 'violation'],
+  ['setuid', 105, 146, '0', 'violation'],
+];
+
+describe.each(PHASES)('the catalogue, from the %s', (phase) => {
+  it.each(CATALOGUE)('%s (x86-64 %i, aarch64 %i, args "%s"): %s', async (name, x64, arm64, args, expected) => {
+    const nr = process.arch === 'x64' ? x64 : arm64;
+    const r = await attackIn(phase, `raw:${nr}${args ? `,${args}` : ''}`);
+    if (expected === 'violation') expectViolation(r, phase, name);
+    else expect(r.said, r.error?.message).toBe(`raw: ${expected}`);
+  });
+});
