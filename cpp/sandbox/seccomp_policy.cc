@@ -18,13 +18,6 @@
 namespace bulkhead {
 namespace {
 
-#if defined(__x86_64__)
-constexpr uint32_t kAuditArch = AUDIT_ARCH_X86_64;
-#elif defined(__aarch64__)
-constexpr uint32_t kAuditArch = AUDIT_ARCH_AARCH64;
-#else
-#error "bulkhead supports x86-64 and aarch64 only"
-#endif
 
 constexpr uint32_t kAllow = SECCOMP_RET_ALLOW;
 // The boundary's denials, and the calls whose answer depends on the caller: the monitor decides.
@@ -312,7 +305,7 @@ std::vector<SyscallRule> BuildSeccompRules(const SeccompOptions& options) {
 
 bool CompileSeccomp(const SeccompOptions& options, std::vector<struct sock_filter>* program) {
   const uint32_t otherwise = options.phase == SeccompPhase::kRun ? kAllow : kMonitor;
-  return CompileBpf(kAuditArch, BuildSeccompRules(options), otherwise, program);
+  return CompileBpf(kNativeAuditArch, BuildSeccompRules(options), otherwise, program);
 }
 
 int InstallSeccomp(const SeccompOptions& options) {

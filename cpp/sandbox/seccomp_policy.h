@@ -21,7 +21,18 @@
 
 #include "sandbox/bpf_program.h"
 
+#include <linux/audit.h>
+
 namespace bulkhead {
+
+// The one architecture plugin processes may make syscalls in.
+#if defined(__x86_64__)
+constexpr uint32_t kNativeAuditArch = AUDIT_ARCH_X86_64;
+#elif defined(__aarch64__)
+constexpr uint32_t kNativeAuditArch = AUDIT_ARCH_AARCH64;
+#else
+#error "bulkhead supports x86-64 and aarch64 only"
+#endif
 
 enum class SeccompPhase { kLoad, kRun };
 

@@ -2,7 +2,6 @@
 #include "zygote/syscall_monitor.h"
 
 #include <errno.h>
-#include <linux/audit.h>
 #include <linux/seccomp.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -15,12 +14,6 @@
 
 namespace bulkhead {
 namespace {
-
-#if defined(__x86_64__)
-constexpr uint32_t kNativeArch = AUDIT_ARCH_X86_64;
-#elif defined(__aarch64__)
-constexpr uint32_t kNativeArch = AUDIT_ARCH_AARCH64;
-#endif
 
 // The kernel's notification structs may grow; size the buffers as it says.
 struct Sizes {
@@ -43,7 +36,7 @@ const Sizes& KernelSizes() {
 }  // namespace
 
 Verdict Decide(const SyscallNotice& n, const CallerFacts& facts) {
-  if (n.arch != kNativeArch || facts.tgid <= 0) return Verdict::kViolation;
+  if (n.arch != kNativeAuditArch || facts.tgid <= 0) return Verdict::kViolation;
   const uint64_t self = static_cast<uint64_t>(facts.tgid);
   switch (n.nr) {
     // kill(pid, sig), tgkill(tgid, tid, sig), rt_sigqueueinfo(tgid, sig, info),
