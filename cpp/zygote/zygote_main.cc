@@ -322,7 +322,9 @@ void HandleNotices(Template& t, int budget) {
       continue;
     }
     ReportViolation(t, facts.tgid, n);
-    if (facts.tgid > 0) kill(facts.tgid, SIGKILL);  // before the answer: it must not run on
+    // Before the answer: it must not run on. kill() of a thread id ends its whole process, for
+    // when /proc could not say which process that is.
+    kill(facts.tgid > 0 ? facts.tgid : n.tid, SIGKILL);
     Answer(t.listener, n.id, v);
   }
 }
