@@ -169,7 +169,7 @@ async function loadVersion(file: unknown, options: unknown,
       pool: started, logGate: poolHooks.logGate, name: loaded.name, version: loaded.version, functions: Object.freeze([...loaded.functions]),
       fnIndex: new Map(loaded.functions.map((f, i) => [f, i])), resolved,
     };
-    await Promise.race([started.start(), deadline]);
+    await Promise.race([started.start(loadTimeoutMs), deadline]);
     return version;
   } catch (e) {
     if (started) await started.destroy();

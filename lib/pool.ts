@@ -10,7 +10,7 @@ import { RestartPolicy, type RestartOptions } from './restart_policy';
 import { runtime } from './runtime';
 import { quarantineChannel, workerExitChannel, workerSpawnChannel } from './telemetry';
 import { checkInt, checkKnownKeys, checkObject, invalid } from './validate';
-import { Worker, type Call } from './worker';
+import { violationError, Worker, type Call } from './worker';
 
 export interface PoolOptions {
   /** Workers kept warm. Default 1. */
@@ -105,8 +105,10 @@ export class Pool {
     this.restart = new RestartPolicy(restart);
     this.idleTimer = setInterval(() => this.shrinkIdle(), Math.min(1000, Math.max(10, options.idleMs / 4)));
     this.idleTimer.unref();
-    runtime.watchTemplate(template.pluginId, (status, protocol) => {
-      this.templateLost = protocol !== undefined
+    runtime.watchTemplate(template.pluginId, (status, { violation, protocol }) => {
+      this.templateLost = violation !== undefined
+        ? violationError(violation, 0, undefined, `in the template of ${template.name} (it was killed with its workers; load the plugin again)`)
+        : protocol !== undefined
         ? new BulkheadError(ErrorCode.PROTOCOL,
           `The template process of ${template.name} broke the control protocol (${protocol}) and was killed with its workers; load the plugin again`)
         : new BulkheadError(ErrorCode.ZYGOTE,
@@ -115,10 +117,29 @@ export class Pool {
     });
   }
 
-  /** Starts `min` workers (at least one) and waits until they exist. */
-  async start(): Promise<void> {
+  /** Starts `min` workers (at least one) and waits until each serves: a process that exists but
+   *  never answers its ring (a hostile template's stand-in) must not make a load succeed. */
+  async start(timeoutMs: number): Promise<void> {
     const n = Math.max(1, this.options.min);
     await Promise.all(Array.from({ length: n }, () => this.spawn()));
+    await Promise.all(this.workers.filter((w) => w.usable).map((w) => this.probe(w, timeoutMs)));
+  }
+
+  /** One request the worker's own loop answers without running plugin code: a function index past
+   *  the table is BH_RESP_UNKNOWN_FUNCTION. Any other outcome is the worker's failure to serve. */
+  private probe(w: Worker, timeoutMs: number): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const answered = (e?: BulkheadError) => {
+        call.settled = true;
+        if (e === undefined || e.code === ErrorCode.UNKNOWN_FUNCTION) resolve();
+        else reject(e);
+      };
+      const call: Call = {
+        id: 0, fn: 0xffffffff, fnName: '(serving probe)', input: new Uint8Array(0), timeoutMs, deadlineNs: 0,
+        idempotent: false, settled: false, resolve: () => answered(), reject: answered,
+      };
+      if (!w.submit(call)) reject(new BulkheadError(ErrorCode.LOAD_FAILED, `Worker ${w.pid} could not take its first request`));
+    });
   }
 
   get inflight(): number {

@@ -43,9 +43,16 @@ interface PendingSpawn {
   reject(e: BulkheadError): void;
 }
 
-/** status: the raw wait status, or null when the zygote died and the status is unknown. For a
- *  template, `protocol` says how it broke the control protocol when that is why it was killed. */
-export type ExitListener = (status: number | null, protocol?: string) => void;
+/** Why the monitor killed a process, when it did. */
+export interface ExitCause {
+  /** The forbidden syscall it made. */
+  violation?: Violation;
+  /** A template: how it broke the control protocol. */
+  protocol?: string;
+}
+
+/** status: the raw wait status, or null when the zygote died and the status is unknown. */
+export type ExitListener = (status: number | null, cause: ExitCause) => void;
 
 const NAME = /^[A-Za-z0-9_.-]{1,63}$/;
 // Violations of processes not yet (or no longer) watched: bounded, oldest dropped first.
@@ -83,11 +90,13 @@ class Runtime {
   private readonly spawns = new Map<string, PendingSpawn>();
   private readonly exits = new Map<number, ExitListener>();
   private readonly templateExits = new Map<number, ExitListener>();
-  /** The monitor's violation reports, by pid, until that process's exit claims them. */
+  /** The monitor's violation reports, by pid, until that process's exit report (which always
+   *  follows) hands them on or drops them: a later process with the same pid never sees one. */
   private readonly violations = new Map<number, Violation>();
   /** Why a loaded template was killed for breaking the protocol, by plugin id. */
   private readonly protocolErrors = new Map<number, string>();
   private nextPluginId = 1;
+  private namespaced = false;
   private pending = 0;
   private exitHooked = false;
 
@@ -114,6 +123,11 @@ class Runtime {
   private hold(delta: number): void {
     this.pending += delta;
     this.zygote?.ref(this.pending > 0);
+  }
+
+  /** Whether plugin processes live in a pid namespace of the zygote's (known once it started). */
+  pluginPidNamespace(): boolean {
+    return this.namespaced;
   }
 
   zygotePid(): number | undefined {
@@ -165,11 +179,11 @@ class Runtime {
     this.exits.delete(pid);
   }
 
-  /** The monitor's report of a forbidden syscall by `pid`, once; read it when the process is gone. */
-  takeViolation(pid: number): Violation | undefined {
-    const v = this.violations.get(pid);
-    this.violations.delete(pid);
-    return v;
+  /** The monitor's report of a forbidden syscall by `pid`, for a caller that saw the process die
+   *  before its exit report arrived (the sync path); the report, when made, is queued already. */
+  violationOf(pid: number): Violation | undefined {
+    this.pumpNow();
+    return this.violations.get(pid);
   }
 
   /** Handles what the zygote has already sent, now: a synchronous caller that saw a worker die
@@ -203,6 +217,7 @@ class Runtime {
     const { binding } = native();
     switch (type) {
       case Wire.READY:
+        this.namespaced = b === 1;
         this.hold(-1);
         this.readyResolve?.();
         break;
@@ -276,10 +291,12 @@ class Runtime {
   }
 
   private onExit(pid: number, status: number, pluginId: number): void {
+    const violation = this.violations.get(pid);
+    this.violations.delete(pid);
     const l = this.exits.get(pid);
     if (l) {
       this.exits.delete(pid);
-      l(status);
+      l(status, { violation });
     }
     if (pluginId === 0) return;
     const p = this.loads.get(pluginId);
@@ -298,7 +315,7 @@ class Runtime {
     const t = this.templateExits.get(pluginId);
     if (t) {
       this.templateExits.delete(pluginId);
-      t(status, protocol);
+      t(status, { violation, protocol });
     }
   }
 
@@ -315,8 +332,8 @@ class Runtime {
     this.templateExits.clear();
     this.violations.clear();
     this.protocolErrors.clear();
-    exits.forEach((l) => l(null));
-    templates.forEach((l) => l(null));
+    exits.forEach((l) => l(null, {}));
+    templates.forEach((l) => l(null, {}));
   }
 }
 

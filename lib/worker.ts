@@ -66,7 +66,7 @@ export function violationError(v: Violation, pid: number, fn: string | undefined
   const arch = binding.archName(v.arch >>> 0);
   const syscall = binding.syscallName(v.arch >>> 0, v.nr);
   return new BulkheadError(ErrorCode.SANDBOX_VIOLATION,
-    `Sandbox violation ${during}: syscall ${syscall} (${v.nr}, ${arch}) is not allowed; process ${pid} was killed`,
+    `Sandbox violation ${during}: syscall ${syscall} (${v.nr}, ${arch}) is not allowed${pid ? `; process ${pid} was killed` : ''}`,
     { pid: pid || undefined, fn, syscall, syscallNumber: v.nr, arch, args: v.args, ip: v.ip });
 }
 
@@ -158,7 +158,7 @@ export class Worker {
     this.pid = native().binding.pidOfPidfd(pidfd);
     if (this.state === 'starting') this.state = 'ready';
     this.paused = false;
-    runtime.watchExit(this.pid, (status) => this.onExit(status));
+    runtime.watchExit(this.pid, (status, cause) => this.onExit(status, cause.violation));
   }
 
   /** Queues a call on the ring; false when the ring is full right now. */
@@ -407,7 +407,7 @@ export class Worker {
     this.killError = reason;
     this.state = 'dying';
     this.channel.kill();
-    if (this.pid === 0) this.finish(null);  // never started: no exit report will come
+    if (this.pid === 0) this.finish(null, undefined);  // never started: no exit report will come
   }
 
   private breakProtocol(reason?: string, fn?: string): BulkheadError {
@@ -419,10 +419,10 @@ export class Worker {
   }
 
   /** The zygote reaped it (status) or the zygote died (null). */
-  private onExit(status: number | null): void {
+  private onExit(status: number | null, violation: Violation | undefined): void {
     if (this.state === 'dead') return;
     if (this.state !== 'dying') this.pump();  // responses it published before dying still count
-    this.finish(status);
+    this.finish(status, violation);
   }
 
   /** For the sync path: the process is gone; decide now, without waiting for the zygote. */
@@ -433,18 +433,17 @@ export class Worker {
     while (status < 0 && performance.now() < until) status = this.channel.exitStatus();
     if (status < 0) return;  // this kernel cannot say (before 6.15): the zygote's report decides
     if (this.state !== 'dying') this.pump();
-    // The monitor reports a violation before it kills, so its report is queued already.
-    runtime.pumpNow();
+    const violation = runtime.violationOf(this.pid);
     if ((this.state as Worker['state']) === 'dead') return;  // its exit report came with it
     runtime.unwatchExit(this.pid);
-    this.finish(status);
+    this.finish(status, violation);
   }
 
-  private finish(status: number | null): void {
+  private finish(status: number | null, violation: Violation | undefined): void {
     if (this.state === 'dead') return;
     const running = this.inflight[0];
     const oom = this.cgroup !== undefined && this.cgroup.oomKills() > 0;
-    const error = this.killError ?? classifyExit(status, runtime.takeViolation(this.pid), this.pid, running?.fnName, oom);
+    const error = this.killError ?? classifyExit(status, violation, this.pid, running?.fnName, oom);
     if (!this.killError && error.code === ErrorCode.WORKER_CRASHED) {
       error.report = parseCrashReport(this.channel.crashReport());
     }

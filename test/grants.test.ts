@@ -62,7 +62,7 @@ describe('threads', () => {
   it('keeps signals to itself working when threads are granted: abort() is a crash, not a violation', async () => {
     const p = await loaded({ policy: { threads: 4 } });
     await expect(p.call('abort', Buffer.alloc(0))).rejects.toMatchObject({ code: ErrorCode.WORKER_CRASHED, signal: 'SIGABRT' });
-    await expect(p.call('signal_parent', Buffer.alloc(0))).rejects.toMatchObject({ code: ErrorCode.SANDBOX_VIOLATION, syscall: 'kill' });
+    await expect(p.call('signal_pid', Buffer.from(String(process.pid)))).rejects.toMatchObject({ code: ErrorCode.SANDBOX_VIOLATION, syscall: 'kill' });
   });
 
   it.each([[-1], [257], [1.5], ['4'], [null]])('rejects threads: %j', async (threads) => {

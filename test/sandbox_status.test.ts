@@ -5,6 +5,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 
+import { runtime } from '../lib/runtime';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import type { Plugin } from '../lib/index';
@@ -38,6 +39,12 @@ function environ(pid: number): { text?: string; code?: string } {
   } catch (e) {
     return { code: (e as NodeJS.ErrnoException).code };
   }
+}
+
+/** The first process of the plugins' pid namespace: pid 1 as it sees itself. */
+function isNamespaceInit(pid: number): boolean {
+  const ns = /^NSpid:\s+(.*)$/m.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1].trim().split(/\s+/) ?? [];
+  return ns.length > 1 && ns[ns.length - 1] === '1';
 }
 
 function zygoteChildren(): number[] {
@@ -87,7 +94,7 @@ describe('worker processes as the kernel reports them', () => {
 
   it('the plugin templates (where ELF constructors run) are sandboxed too', () => {
     const workers = new Set(plugin.workerPids());
-    const templates = zygoteChildren().filter((p) => !workers.has(p));
+    const templates = zygoteChildren().filter((p) => !workers.has(p) && !isNamespaceInit(p));
     expect(templates.length).toBeGreaterThanOrEqual(2);  // the echo canary's and hostile's
     for (const pid of templates) {
       const s = status(pid);
@@ -96,6 +103,16 @@ describe('worker processes as the kernel reports them', () => {
       expect(s.CapEff, `template ${pid} CapEff`).toBe(ZERO_CAPS);
       expect(s.CapBnd, `template ${pid} CapBnd`).toBe(ZERO_CAPS);
     }
+  });
+
+  it('plugin processes share one pid namespace whose init holds nothing (skipped where the kernel gives no pid namespace)', (ctx) => {
+    if (!runtime.pluginPidNamespace()) ctx.skip();
+    const inits = zygoteChildren().filter(isNamespaceInit);
+    expect(inits).toHaveLength(1);
+    expect(fs.readdirSync(`/proc/${inits[0]}/fd`)).toEqual([]);
+    const ns = (pid: number) => fs.readlinkSync(`/proc/${pid}/ns/pid`);
+    for (const pid of plugin.workerPids()) expect(ns(pid)).toBe(ns(inits[0]));
+    expect(ns(host.zygotePid)).not.toBe(ns(inits[0]));
   });
 
   it("a worker's parent is the zygote, not the host; the zygote's parent is the host", () => {

@@ -66,13 +66,16 @@ void AddMemory(RuleSet* r) {
   r->Allow(__NR_msync);
   // mmap: never huge pages or pre-faulting (kernel-side memory the worker's limits miss). W^X: no
   // mapping is ever both writable and executable, file-backed included (a MAP_PRIVATE copy would
-  // take new code into every worker), and no anonymous memory is executable. The dynamic linker
-  // maps code read-only and executable from the plugin's memfd and the granted libraries.
+  // take new code into every worker), and no anonymous memory is executable: the monitor refuses
+  // those in every phase. The dynamic linker maps code read-only and executable from the plugin's
+  // sealed memfd and the granted libraries.
+  // A read-only executable mapping of a file still goes to the monitor, which allows it only while
+  // the plugin loads (the dynamic linker maps code then, and no writable descriptor that could be
+  // mapped twice, like a worker's shared region, exists yet); afterwards it is a violation.
   r->Add(__NR_mmap,
          {{{Set(3, MAP_HUGETLB)}, kMonitor},
           {{Set(3, MAP_POPULATE)}, kMonitor},
-          {{Set(2, PROT_WRITE | PROT_EXEC)}, kMonitor},
-          {{Set(2, PROT_EXEC), Set(3, MAP_ANONYMOUS)}, kMonitor},
+          {{Set(2, PROT_EXEC)}, kMonitor},
           {{}, kAllow}},
          kMonitor);
   // mprotect: no turning memory executable ever (no JIT), no PROT_GROWSDOWN tricks.

@@ -42,12 +42,27 @@ long Field(const std::string& text, const char* key) {
   return v;
 }
 
+// The last number on the "NStgid:" line: the innermost namespace's view.
+long InnermostTgid(const std::string& status) {
+  size_t at = status.find("\nNStgid:");
+  if (at == std::string::npos) return -1;
+  size_t end = status.find('\n', at + 1);
+  std::string line = status.substr(at + 8, end == std::string::npos ? std::string::npos : end - at - 8);
+  size_t last = line.find_last_of(" \t");
+  char* stop = nullptr;
+  const char* digits = line.c_str() + (last == std::string::npos ? 0 : last + 1);
+  long v = strtol(digits, &stop, 10);
+  return stop == digits || v <= 0 ? -1 : v;
+}
+
 }  // namespace
 
 bool ParseStatusIds(const std::string& status, ProcessIds* out) {
   long tgid = Field(status, "Tgid"), ppid = Field(status, "PPid");
   if (tgid <= 0 || ppid < 0) return false;
+  long inner = InnermostTgid(status);
   out->tgid = static_cast<pid_t>(tgid);
+  out->ns_tgid = static_cast<pid_t>(inner > 0 ? inner : tgid);
   out->ppid = static_cast<pid_t>(ppid);
   return true;
 }

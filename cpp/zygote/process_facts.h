@@ -11,7 +11,8 @@
 namespace bulkhead {
 
 struct ProcessIds {
-  pid_t tgid = 0;  // the process a thread belongs to
+  pid_t tgid = 0;     // the process a thread belongs to, as the monitor sees it
+  pid_t ns_tgid = 0;  // the same, as the process itself sees it (its own pid namespace)
   pid_t ppid = 0;
   pid_t pgrp = 0;
 };

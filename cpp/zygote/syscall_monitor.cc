@@ -5,6 +5,7 @@
 #include <linux/seccomp.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -51,6 +52,15 @@ Verdict Decide(const SyscallNotice& n, const CallerFacts& facts) {
       // The filter only hands over the exact worker clone; check again, it costs nothing.
       if (n.args[0] != kWorkerCloneFlags || n.args[1] != 0) return Verdict::kViolation;
       return facts.is_template_main && facts.spawn_open ? Verdict::kContinue : Verdict::kViolation;
+    case __NR_mmap: {
+      // mmap(addr, len, prot, flags, fd, off): never writable and executable, never anonymous.
+      const uint64_t prot = n.args[2], flags = n.args[3];
+      if ((prot & PROT_EXEC) == 0 || (prot & PROT_WRITE) != 0 || (flags & MAP_ANONYMOUS) != 0) {
+        return Verdict::kViolation;
+      }
+      if ((flags & (MAP_HUGETLB | MAP_POPULATE)) != 0) return Verdict::kViolation;
+      return facts.loading ? Verdict::kContinue : Verdict::kViolation;
+    }
     default:
       return Verdict::kViolation;
   }

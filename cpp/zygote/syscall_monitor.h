@@ -24,15 +24,17 @@ struct SyscallNotice {
 
 // What the monitor knows about the caller when it decides.
 struct CallerFacts {
-  pid_t tgid = 0;                 // the caller's process
+  pid_t tgid = 0;                 // the caller's process, as it names itself (its pid namespace)
   bool is_template_main = false;  // the caller is its plugin's template's main thread
   bool spawn_open = false;        // that template has a spawn request no clone has served yet
+  bool loading = false;           // its plugin is still loading (constructors, init)
 };
 
 enum class Verdict { kContinue, kViolation };
 
 // The whole policy of the monitor: signals only to the caller's own process, the worker clone
-// only from the template against an open request, everything else a violation.
+// only from the template against an open request, read-only executable file mappings only while
+// loading, everything else a violation.
 Verdict Decide(const SyscallNotice& n, const CallerFacts& facts);
 
 // Receives one pending notice: 1, or 0 if the caller vanished meanwhile, or -errno.

@@ -15,6 +15,8 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
+#include <stdio.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
@@ -53,6 +55,7 @@ enum class Phase {
 struct Template {
   uint32_t plugin_id = 0;
   pid_t pid = 0;
+  pid_t ns_pid = 0;  // its pid as it sees itself (differs inside our pid namespace)
   int sock = -1;
   int listener = -1;
   Phase phase = Phase::kAwaitListener;
@@ -63,7 +66,16 @@ struct Template {
 
 std::map<uint32_t, Template> g_templates;   // by plugin id
 std::map<pid_t, uint32_t> g_template_pids;
-std::map<pid_t, uint32_t> g_worker_pids;    // registered workers, by pid
+struct WorkerEntry {
+  uint32_t plugin_id;
+  pid_t ns_pid;  // as it sees itself
+};
+std::map<pid_t, WorkerEntry> g_worker_pids;  // registered workers, by pid
+// Plugin processes live in a pid namespace of their own whose init (the anchor) dies with us, so
+// the kernel kills every one of them if we die, whatever they did to their own death signal.
+pid_t g_anchor = 0;
+// What a plugin process's getppid() says while we live: 0 from inside the namespace.
+pid_t g_seen_as = 0;
 
 uint64_t NowMs() {
   struct timespec ts;
@@ -120,14 +132,13 @@ void HandleLoad(WireMessage& msg) {
     LoadError(id, LoadErrorKind::kSandbox, std::string("socketpair: ") + strerror(errno));
     return;
   }
-  const pid_t self = getpid();
   pid_t pid = fork();
   if (pid == 0) {
     close(sv[0]);
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, nullptr);
-    RunTemplate(sv[1], msg.fds[0], id, self, spec);
+    RunTemplate(sv[1], msg.fds[0], id, g_seen_as, spec);
   }
   close(sv[1]);
   if (pid < 0) {
@@ -213,7 +224,7 @@ std::string CheckSpawned(Template& t, const WireMessage& msg) {
   }
   t.clones_unreported--;
   t.open_spawns.erase(msg.header.a);
-  g_worker_pids[pid] = t.plugin_id;
+  g_worker_pids[pid] = WorkerEntry{t.plugin_id, ids.ns_tgid};
   return "";
 }
 
@@ -294,12 +305,25 @@ void ReportViolation(const Template& t, pid_t tgid, const SyscallNotice& n) {
            n.arch, &v, sizeof v);
 }
 
-// The caller's process. Every process of a plugin is a child of ours until we reap it, so a pid
-// read while its notice is pending cannot be reused before we act on it.
-pid_t CallerTgid(const Template& t, const SyscallNotice& n) {
-  if (n.tid == t.pid || g_worker_pids.count(n.tid) != 0) return n.tid;
+// The caller's process, as we see it and as it sees itself. Every process of a plugin is a child
+// of ours until we reap it, so a pid read while its notice is pending cannot be reused before we
+// act on it.
+ProcessIds CallerIds(Template& t, const SyscallNotice& n) {
   ProcessIds ids;
-  return ReadProcessIds(n.tid, &ids) ? ids.tgid : 0;
+  if (n.tid == t.pid && t.ns_pid > 0) {
+    ids.tgid = t.pid;
+    ids.ns_tgid = t.ns_pid;
+    return ids;
+  }
+  auto w = g_worker_pids.find(n.tid);
+  if (w != g_worker_pids.end()) {
+    ids.tgid = n.tid;
+    ids.ns_tgid = w->second.ns_pid;
+    return ids;
+  }
+  if (!ReadProcessIds(n.tid, &ids)) return ProcessIds{};
+  if (n.tid == t.pid) t.ns_pid = ids.ns_tgid;
+  return ids;
 }
 
 void HandleNotices(Template& t, int budget) {
@@ -310,21 +334,23 @@ void HandleNotices(Template& t, int budget) {
     int rc = ReceiveNotice(t.listener, &n);
     if (rc < 0) return;
     if (rc == 0) continue;
-    CallerFacts facts;
-    facts.tgid = CallerTgid(t, n);
+    const ProcessIds ids = CallerIds(t, n);
     if (!NoticePending(t.listener, n.id)) continue;  // it died meanwhile: what we read may be stale
+    CallerFacts facts;
+    facts.tgid = ids.ns_tgid;
     facts.is_template_main = n.tid == t.pid;
     facts.spawn_open = t.phase == Phase::kServing && t.clones_unreported < t.open_spawns.size();
+    facts.loading = t.phase == Phase::kLoading;
     const Verdict v = Decide(n, facts);
     if (v == Verdict::kContinue) {
       if (n.nr == __NR_clone) t.clones_unreported++;
       Answer(t.listener, n.id, v);
       continue;
     }
-    ReportViolation(t, facts.tgid, n);
+    ReportViolation(t, ids.tgid, n);
     // Before the answer: it must not run on. kill() of a thread id ends its whole process, for
     // when /proc could not say which process that is.
-    kill(facts.tgid > 0 ? facts.tgid : n.tid, SIGKILL);
+    kill(ids.tgid > 0 ? ids.tgid : n.tid, SIGKILL);
     Answer(t.listener, n.id, v);
   }
 }
@@ -360,6 +386,7 @@ void Reap() {
     int status = 0;
     pid_t pid = waitpid(-1, &status, WNOHANG | __WALL);
     if (pid <= 0) return;
+    if (pid == g_anchor) Shutdown();  // the namespace and every plugin process in it are gone
     uint32_t plugin_id = 0;
     g_worker_pids.erase(pid);
     auto it = g_template_pids.find(pid);
@@ -381,6 +408,49 @@ void Reap() {
   }
 }
 
+// A pid namespace for every plugin process, where the kernel lets us make one (root, or
+// CAP_SYS_ADMIN; else a user namespace mapping only our own ids). Its init is a process that does
+// nothing but reap and dies with us. Without one, plugin processes rely on their death signal and
+// our process-group kill. Returns whether plugin processes are in the namespace.
+bool EnterPidNamespace() {
+  const uid_t uid = getuid();
+  const gid_t gid = getgid();
+  if (unshare(CLONE_NEWPID) != 0) {
+    if (unshare(CLONE_NEWUSER | CLONE_NEWPID) != 0) return false;
+    char map[64];
+    snprintf(map, sizeof map, "%u %u 1", uid, uid);
+    int fd = open("/proc/self/uid_map", O_WRONLY | O_CLOEXEC);
+    bool ok = fd >= 0 && write(fd, map, strlen(map)) > 0;
+    if (fd >= 0) close(fd);
+    fd = open("/proc/self/setgroups", O_WRONLY | O_CLOEXEC);
+    ok = ok && fd >= 0 && write(fd, "deny", 4) == 4;
+    if (fd >= 0) close(fd);
+    snprintf(map, sizeof map, "%u %u 1", gid, gid);
+    fd = open("/proc/self/gid_map", O_WRONLY | O_CLOEXEC);
+    ok = ok && fd >= 0 && write(fd, map, strlen(map)) > 0;
+    if (fd >= 0) close(fd);
+    if (!ok) _exit(2);  // half a user namespace: better no zygote than one that misreports ids
+  }
+  pid_t anchor = fork();
+  if (anchor < 0) return false;  // the namespace's first process failed: fork()s from here fail too
+  if (anchor == 0) {
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != 0) _exit(0);  // we are gone already
+    syscall(__NR_close_range, 0, ~0U, 0);
+    sigset_t chld;
+    sigemptyset(&chld);
+    sigaddset(&chld, SIGCHLD);
+    for (;;) {  // orphans of the namespace are ours to reap
+      siginfo_t si;
+      sigwaitinfo(&chld, &si);
+      while (waitpid(-1, nullptr, WNOHANG | __WALL) > 0) {
+      }
+    }
+  }
+  g_anchor = anchor;
+  return true;
+}
+
 }  // namespace
 }  // namespace bulkhead
 
@@ -398,7 +468,9 @@ int main(int argc, char** argv) {
   sigprocmask(SIG_BLOCK, &chld, nullptr);
   int sfd = signalfd(-1, &chld, SFD_CLOEXEC | SFD_NONBLOCK);
   if (sfd < 0) return 2;
-  SendHost(WireType::kReady, 0, static_cast<uint32_t>(getpid()), 0, 0);
+  const bool namespaced = EnterPidNamespace();
+  g_seen_as = namespaced ? 0 : getpid();
+  SendHost(WireType::kReady, 0, static_cast<uint32_t>(getpid()), namespaced ? 1 : 0, 0);
 
   struct Source {
     uint32_t plugin_id;
