@@ -125,6 +125,14 @@
       "ldflags": ["-Wl,--no-undefined"]
     },
     {
+      "target_name": "rogue_template",
+      "type": "shared_library",
+      "product_dir": "<(PRODUCT_DIR)/plugins",
+      "product_prefix": "",
+      "sources": ["plugins/hostile/rogue_template.c"],
+      "ldflags": ["-Wl,--no-undefined"]
+    },
+    {
       "target_name": "init_fail",
       "type": "shared_library",
       "product_dir": "<(PRODUCT_DIR)/plugins",

@@ -10,11 +10,11 @@ import { native } from './native';
 import { encodeSandboxSpec, resolveLimits, resolvePolicy, type Limits, type PolicyOption, type RequireLevel } from './policy';
 import { cgroupLimitsFor, Pool, resolvePool, type PoolHooks, type PoolOptions } from './pool';
 import { resolveRestart, type RestartOptions } from './restart_policy';
-import { runtime, type LoadFailure } from './runtime';
+import { runtime, violationError, type LoadFailure } from './runtime';
 import { callChannel } from './telemetry';
 import { readVerified, type TrustOption } from './trust';
 import { checkBytes, checkInt, checkKnownKeys, checkObject, checkSignal, checkString, invalid } from './validate';
-import { classifyExit, violationError, type Call, type Worker } from './worker';
+import { classifyExit, type Call, type Worker } from './worker';
 
 export interface LoadOptions {
   /** How the plugin's bytes are checked before anything of them runs. Required. */

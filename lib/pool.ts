@@ -7,10 +7,10 @@ import type { LogGate } from './log_gate';
 import { RingResult } from './native';
 import type { Limits } from './policy';
 import { RestartPolicy, type RestartOptions } from './restart_policy';
-import { runtime } from './runtime';
+import { runtime, violationError } from './runtime';
 import { quarantineChannel, workerExitChannel, workerSpawnChannel } from './telemetry';
 import { checkInt, checkKnownKeys, checkObject, invalid } from './validate';
-import { violationError, Worker, type Call } from './worker';
+import { Worker, type Call } from './worker';
 
 export interface PoolOptions {
   /** Workers kept warm. Default 1. */

@@ -58,6 +58,16 @@ const NAME = /^[A-Za-z0-9_.-]{1,63}$/;
 // Violations of processes not yet (or no longer) watched: bounded, oldest dropped first.
 const MAX_UNCLAIMED_VIOLATIONS = 256;
 
+/** The error for a forbidden syscall the monitor saw (and killed the process for). */
+export function violationError(v: Violation, pid: number, fn: string | undefined, during: string): BulkheadError {
+  const { binding } = native();
+  const arch = binding.archName(v.arch >>> 0);
+  const syscall = binding.syscallName(v.arch >>> 0, v.nr);
+  return new BulkheadError(ErrorCode.SANDBOX_VIOLATION,
+    `Sandbox violation ${during}: syscall ${syscall} (${v.nr}, ${arch}) is not allowed${pid ? `; process ${pid} was killed` : ''}`,
+    { pid: pid || undefined, fn, syscall, syscallNumber: v.nr, arch, args: v.args, ip: v.ip });
+}
+
 function hex64(b: Buffer, at: number): string {
   return `0x${b.readBigUInt64LE(at).toString(16)}`;
 }
@@ -309,9 +319,11 @@ class Runtime {
     }
     const protocol = this.protocolErrors.get(pluginId);
     this.protocolErrors.delete(pluginId);
-    this.failSpawnsOf(pluginId, protocol !== undefined
-      ? this.protocolError(pluginId, protocol)
-      : new BulkheadError(ErrorCode.ZYGOTE, 'The template exited while a worker was starting'));
+    this.failSpawnsOf(pluginId, violation !== undefined
+      ? violationError(violation, pid, undefined, 'in the template while a worker was starting')
+      : protocol !== undefined
+        ? this.protocolError(pluginId, protocol)
+        : new BulkheadError(ErrorCode.ZYGOTE, 'The template exited while a worker was starting'));
     const t = this.templateExits.get(pluginId);
     if (t) {
       this.templateExits.delete(pluginId);

@@ -7,7 +7,7 @@ import { parseCrashReport } from './crash_report';
 import { BulkheadError, ErrorCode } from './errors';
 import type { LogGate } from './log_gate';
 import { native, RingResult, type ChannelHandle } from './native';
-import { runtime, type Violation } from './runtime';
+import { runtime, violationError, type Violation } from './runtime';
 import { untrustedText } from './untrusted_text';
 
 /** One call as the pool tracks it. */
@@ -58,16 +58,6 @@ export function monotonicNs(): number {
 function signalName(sig: number): string {
   const entry = Object.entries(os.constants.signals).find(([, n]) => n === sig);
   return entry ? entry[0] : `signal ${sig}`;
-}
-
-/** The error for a forbidden syscall the monitor saw (and killed the process for). */
-export function violationError(v: Violation, pid: number, fn: string | undefined, during: string): BulkheadError {
-  const { binding } = native();
-  const arch = binding.archName(v.arch >>> 0);
-  const syscall = binding.syscallName(v.arch >>> 0, v.nr);
-  return new BulkheadError(ErrorCode.SANDBOX_VIOLATION,
-    `Sandbox violation ${during}: syscall ${syscall} (${v.nr}, ${arch}) is not allowed${pid ? `; process ${pid} was killed` : ''}`,
-    { pid: pid || undefined, fn, syscall, syscallNumber: v.nr, arch, args: v.args, ip: v.ip });
 }
 
 /** Turns a wait status, and the monitor's violation report if it made one, into the error the
