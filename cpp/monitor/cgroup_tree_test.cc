@@ -150,10 +150,20 @@ class CgroupTreeTest : public ::testing::Test {
     h.go = -1;
   }
 
-  int Reap(pid_t pid) {
+  // Waits at most 5 s, so a process the code under test failed to kill fails the test, not the run.
+  static int Reap(pid_t pid) {
     int status = 0;
-    EXPECT_EQ(waitpid(pid, &status, 0), pid);
-    return status;
+    for (int i = 0; i < 5000; i++) {
+      const pid_t r = waitpid(pid, &status, WNOHANG);
+      if (r == pid) return status;
+      if (r < 0) {
+        ADD_FAILURE() << "waitpid " << pid << ": " << strerror(errno);
+        return -1;
+      }
+      usleep(1000);
+    }
+    ADD_FAILURE() << "process " << pid << " still alive after 5 s";
+    return -1;
   }
 
   // Waits (bounded) until `dir` lists `n` processes.
@@ -351,6 +361,52 @@ TEST_F(CgroupTreeTest, OomKillOfAWorkerIsCountedAndTheTemplateSurvives) {
   EXPECT_EQ(waitpid(t.pid, nullptr, WNOHANG), 0);
 }
 
+TEST_F(CgroupTreeTest, PluginMemoryLimitBoundsAWorkerWhoseOwnLimitIsLooser) {
+  if (!support().memory.usable()) GTEST_SKIP() << Joined(support().reasons);
+  ASSERT_TRUE(tree_->AddPlugin(1, {24 * kMiB, 0, 0}, nullptr).ok());
+  ASSERT_TRUE(tree_->AddWorker(1, 1, {512 * kMiB, 0, 0}, nullptr).ok());
+  Held w = Hold([] {
+    for (int i = 0; i < 256; i++) {
+      char* p = static_cast<char*>(malloc(kMiB));
+      if (p == nullptr) _exit(4);
+      memset(p, i + 1, kMiB);
+    }
+  });
+  ASSERT_TRUE(tree_->PlaceWorker(1, 1, w.pid).ok());
+  Release(w);
+  const int status = Reap(w.pid);
+  EXPECT_TRUE(KilledBySigkill(status)) << "status " << status;
+  CgroupUsage worker, plugin;
+  ASSERT_TRUE(tree_->ReadWorkerUsage(1, 1, &worker).ok());
+  ASSERT_TRUE(tree_->ReadPluginUsage(1, &plugin).ok());
+  EXPECT_GE(worker.oom_kills + plugin.oom_kills, 1u);
+}
+
+TEST_F(CgroupTreeTest, PluginPidsLimitBoundsWorkersTogetherWithTheTemplate) {
+  if (!support().pids.usable()) GTEST_SKIP() << Joined(support().reasons);
+  ASSERT_TRUE(tree_->AddPlugin(1, {0, 0, 2}, nullptr).ok());
+  ASSERT_TRUE(tree_->AddWorker(1, 1, {0, 0, 8}, nullptr).ok());
+  Held t = Hold();
+  ASSERT_TRUE(tree_->PlacePluginProcess(1, t.pid).ok());
+  Held w = Hold([] {
+    const pid_t kid = fork();  // the plugin's third task: over its pids.max of 2
+    if (kid == 0) _exit(0);
+    _exit(kid < 0 ? 0 : 1);
+  });
+  ASSERT_TRUE(tree_->PlaceWorker(1, 1, w.pid).ok());
+  Release(w);
+  const int status = Reap(w.pid);
+  ASSERT_TRUE(WIFEXITED(status)) << status;
+  EXPECT_EQ(WEXITSTATUS(status), 0) << "the fork past the plugin's limit succeeded";
+}
+
+TEST(CgroupProbe, UnreadableHostCgroupIsReportedNotGuessed) {
+  CgroupSupport s = ProbeCgroups(0x7ffffff0);
+  EXPECT_FALSE(s.memory.usable() || s.cpu.usable() || s.pids.usable() || s.unified.usable());
+  ASSERT_EQ(s.reasons.size(), 1u);
+  EXPECT_EQ(s.reasons[0], "cgroups: cannot read /proc/2147483632/cgroup or /proc/self/mountinfo (ENOENT)");
+}
+
 TEST_F(CgroupTreeTest, CpuTimeIsCountedForAWorkerWithoutAQuota) {
   if (!support().unified.usable() && support().cpu_usage.version != CgroupVersion::kV2) {
     GTEST_SKIP() << "cpu usage needs cpuacct joined (a quota) or a v2 hierarchy";
@@ -438,8 +494,7 @@ class CgroupKillTest : public CgroupTreeTest, public ::testing::WithParamInterfa
   // Reaps `pids` (children, or grandchildren orphaned to this subreaper) and checks each died by SIGKILL.
   void ExpectAllKilled(const std::vector<pid_t>& pids) {
     for (pid_t pid : pids) {
-      int status = 0;
-      ASSERT_EQ(waitpid(pid, &status, 0), pid) << strerror(errno);
+      const int status = Reap(pid);
       EXPECT_TRUE(KilledBySigkill(status)) << pid << " status " << status;
     }
   }
