@@ -177,22 +177,29 @@ CgroupResult CgroupTree::Prepare() {
       for (const std::string& child : CgroupChildren(h.dir)) RemoveEmptyCgroupTree(h.dir + "/" + child, 2);
       err = 0;
     }
+    const std::pair<bool Hierarchy::*, const char*> controllers[] = {
+        {&Hierarchy::memory, "memory"}, {&Hierarchy::cpu, "cpu"}, {&Hierarchy::pids, "pids"}};
+    // What stops working here is said the way the probe says it, so limit results can quote it.
+    auto drop = [&](bool Hierarchy::*role, const char* name, int e, const std::string& what) {
+      h.*role = false;
+      CgroupResult r = Result(CgroupStatus::kUnavailable, e, std::string(name) + ": " + what +
+                              " (" + ErrnoName(e) + ")");
+      support_.reasons.push_back(r.reason);
+      Merge(&out, r);
+    };
     if (err != 0) {
       h.usable = false;
-      Merge(&out, Result(CgroupStatus::kUnavailable, err,
-                         "cannot create " + h.dir + " (" + ErrnoName(err) + ")"));
+      for (const auto& [role, name] : controllers) {
+        if (h.*role) drop(role, name, err, "cannot create " + h.dir);
+      }
+      Merge(&out, Result(CgroupStatus::kUnavailable, err, "cannot create " + h.dir + " (" + ErrnoName(err) + ")"));
       continue;
     }
     if (h.version != CgroupVersion::kV2) continue;
-    const std::pair<bool Hierarchy::*, const char*> controllers[] = {
-        {&Hierarchy::memory, "memory"}, {&Hierarchy::cpu, "cpu"}, {&Hierarchy::pids, "pids"}};
     for (const auto& [role, name] : controllers) {
       if (!(h.*role)) continue;
-      const int e = Write(h.dir, "cgroup.subtree_control", std::string("+") + name);
-      if (e != 0) {
-        h.*role = false;
-        Merge(&out, Result(CgroupStatus::kUnavailable, e, std::string(name) + ": cannot enable it in " +
-                           h.dir + "/cgroup.subtree_control (" + ErrnoName(e) + ")"));
+      if (int e = Write(h.dir, "cgroup.subtree_control", std::string("+") + name); e != 0) {
+        drop(role, name, e, "cannot enable it in " + h.dir + "/cgroup.subtree_control");
       }
     }
   }

@@ -94,7 +94,8 @@ class CgroupTree {
 
   // Makes bulkhead-<host pid> in every hierarchy (enabling the v2 controllers for its children) and
   // removes the empty cgroups a previous monitor of this host left in it. AddPlugin calls it once if
-  // the caller has not; call it before any plugin exists. kUnavailable lists hierarchies dropped.
+  // the caller has not; call it before any plugin exists. kUnavailable lists what it had to drop,
+  // which support().reasons then lists too.
   CgroupResult Prepare();
 
   // Makes p<plugin> with `limits` for the whole plugin (plus p<plugin>/t on v2). kUnavailable when

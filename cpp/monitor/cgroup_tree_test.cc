@@ -250,6 +250,19 @@ TEST_F(CgroupTreeTest, UnusableControllerReportsItsLimitAsUnappliedNotOk) {
   EXPECT_EQ(applied.memory.reason, "memory: hidden by the test");
 }
 
+TEST_F(CgroupTreeTest, HierarchyPrepareCannotUseIsDroppedAndItsLimitsSaySo) {
+  CgroupSupport broken = support();
+  broken.memory = {CgroupVersion::kV1, "/nonexistent/memory"};
+  tree_ = std::make_unique<CgroupTree>(broken);
+  CgroupResult prepared = tree_->Prepare();
+  EXPECT_EQ(prepared.status, CgroupStatus::kUnavailable);
+  EXPECT_EQ(prepared.err, ENOENT) << prepared.reason;
+  CgroupLimitResults applied;
+  tree_->AddPlugin(1, {64 * kMiB, 0, 0}, &applied);
+  EXPECT_EQ(applied.memory.status, CgroupStatus::kUnavailable);
+  EXPECT_EQ(applied.memory.reason, "memory: cannot create /nonexistent/memory/" + host_ + " (ENOENT)");
+}
+
 TEST_F(CgroupTreeTest, TemplateLivesInThePluginCgroupAndWorkersInTheirOwn) {
   ASSERT_TRUE(tree_->AddPlugin(1, {128 * kMiB, 0, 32}, nullptr).ok());
   ASSERT_TRUE(tree_->AddWorker(1, 1, {16 * kMiB, 50, 2}, nullptr).ok());
