@@ -553,6 +553,32 @@ TEST_P(CgroupKillTest, KillPluginTakesTemplateAndWorkersAndNothingElse) {
   EXPECT_TRUE(tree_->RemovePlugin(1).ok());
 }
 
+TEST_P(CgroupKillTest, KillWorkerLeavesNothingOfAWorkerThatKeepsForking) {
+  if (!support().pids.usable()) GTEST_SKIP() << Joined(support().reasons);
+  ASSERT_TRUE(tree_->AddPlugin(1, {}, nullptr).ok());
+  ASSERT_TRUE(tree_->AddWorker(1, 1, {0, 0, 24}, nullptr).ok());  // pids.max bounds the loop's rounds
+  Held w = Hold([] {
+    for (;;) {
+      if (fork() == 0) continue;  // every child forks on too
+      usleep(100);
+    }
+  });
+  ASSERT_TRUE(tree_->PlaceWorker(1, 1, w.pid).ok());
+  Release(w);
+  ASSERT_GE(WaitForPids(AnyDir("p1/w1"), 8).size(), 8u);
+  CgroupResult r = tree_->KillWorker(1, 1);
+  ASSERT_TRUE(r.ok()) << r.reason;
+  EXPECT_TRUE(KilledBySigkill(Reap(w.pid)));
+  std::vector<pid_t> left = CgroupPids(AnyDir("p1/w1"));
+  for (int i = 0; i < 5000 && !left.empty(); i++) {
+    while (waitpid(-1, nullptr, WNOHANG) > 0) {
+    }
+    usleep(1000);
+    left = CgroupPids(AnyDir("p1/w1"));
+  }
+  EXPECT_TRUE(left.empty()) << left.size() << " processes survived the kill";
+}
+
 INSTANTIATE_TEST_SUITE_P(Modes, CgroupKillTest, ::testing::Values(true, false),
                          [](const ::testing::TestParamInfo<bool>& i) {
                            return i.param ? "CgroupKill" : "SignalLoop";
