@@ -65,6 +65,16 @@ std::string CgroupOf(pid_t pid, CgroupVersion v, const std::string& controller) 
   return it == own.v1.end() ? "<none>" : it->second;
 }
 
+// Allocates and writes `mib` MiB a page at a time, through volatile stores the compiler cannot
+// elide, then returns if no limit stopped it: a bounded allocation, not a hang.
+void TouchMemory(size_t mib) {
+  for (size_t i = 0; i < mib; i++) {
+    volatile char* p = static_cast<volatile char*>(malloc(kMiB));
+    if (p == nullptr) _exit(4);
+    for (size_t off = 0; off < kMiB; off += 4096) p[off] = static_cast<char>(i + 1);
+  }
+}
+
 // A forked child that waits for one byte on a pipe, then runs `body` and exits 0.
 struct Held {
   pid_t pid = -1;
@@ -357,13 +367,7 @@ TEST_F(CgroupTreeTest, OomKillOfAWorkerIsCountedAndTheTemplateSurvives) {
   Held t = Hold();
   ASSERT_TRUE(tree_->PlacePluginProcess(1, t.pid).ok());
   // Bounded: 256 MiB touched a page at a time, then a clean exit if no limit stopped it.
-  Held w = Hold([] {
-    for (int i = 0; i < 256; i++) {
-      char* p = static_cast<char*>(malloc(kMiB));
-      if (p == nullptr) _exit(4);
-      memset(p, i + 1, kMiB);
-    }
-  });
+  Held w = Hold([] { TouchMemory(256); });
   ASSERT_TRUE(tree_->PlaceWorker(1, 1, w.pid).ok());
   Release(w);
   const int status = Reap(w.pid);
@@ -382,13 +386,7 @@ TEST_F(CgroupTreeTest, PluginMemoryLimitBoundsAWorkerWhoseOwnLimitIsLooser) {
   if (!support().memory.usable()) GTEST_SKIP() << Joined(support().reasons);
   ASSERT_TRUE(tree_->AddPlugin(1, {24 * kMiB, 0, 0}, nullptr).ok());
   ASSERT_TRUE(tree_->AddWorker(1, 1, {512 * kMiB, 0, 0}, nullptr).ok());
-  Held w = Hold([] {
-    for (int i = 0; i < 256; i++) {
-      char* p = static_cast<char*>(malloc(kMiB));
-      if (p == nullptr) _exit(4);
-      memset(p, i + 1, kMiB);
-    }
-  });
+  Held w = Hold([] { TouchMemory(256); });
   ASSERT_TRUE(tree_->PlaceWorker(1, 1, w.pid).ok());
   Release(w);
   const int status = Reap(w.pid);
