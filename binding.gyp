@@ -26,7 +26,9 @@
         "cpp/ring/host_ring.cc",
         "cpp/sandbox/probe.cc",
         "cpp/sandbox/landlock_ruleset.cc",
-        "cpp/sandbox/syscall_names.cc"
+        "cpp/sandbox/syscall_names.cc",
+        "cpp/monitor/cgroup_fs.cc",
+        "cpp/monitor/cgroup_probe.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NODE_ADDON_API_DISABLE_CPP_EXCEPTIONS"],
@@ -43,6 +45,9 @@
         "cpp/zygote/syscall_monitor.cc",
         "cpp/zygote/process_facts.cc",
         "cpp/zygote/crash_trap.cc",
+        "cpp/monitor/cgroup_fs.cc",
+        "cpp/monitor/cgroup_probe.cc",
+        "cpp/monitor/cgroup_tree.cc",
         "cpp/zygote/plugin_host.cc",
         "cpp/common/wire.cc",
         "cpp/ring/worker_ring.cc",

@@ -1,10 +1,25 @@
 // capabilities.ts: the kernel posture bulkhead found, and whether it meets a required level.
 import * as fs from 'node:fs';
 
-import { probeCgroups, type CgroupSupport } from './cgroup';
 import { BulkheadError, ErrorCode } from './errors';
-import { native } from './native';
+import { native, type CgroupProbe } from './native';
 import { minLandlockAbi, type RequireLevel } from './policy';
+
+/** Per-worker cgroup controllers bulkhead can use beneath this process's cgroup, and why not. */
+export type CgroupSupport = Readonly<CgroupProbe>;
+
+let cgroupsCached: CgroupSupport | undefined;
+
+/** The monitor's cgroup probe, run once here too (it makes and removes trial cgroups). */
+export function cgroupSupport(): CgroupSupport {
+  if (!cgroupsCached) {
+    const c = native().binding.probeCgroups();
+    Object.freeze(c.dirs);
+    Object.freeze(c.reasons);
+    cgroupsCached = Object.freeze(c);
+  }
+  return cgroupsCached;
+}
 
 export interface Capabilities {
   platform: string;
@@ -92,7 +107,7 @@ export function capabilities(): Capabilities {
   if (abi > 0 && abi < 3) gaps.push('Landlock < 3: truncation of readable files is not denied by Landlock');
   if (abi > 0 && abi < 4) gaps.push('Landlock < 4: no TCP rules (seccomp still denies sockets)');
   if (abi < 6) gaps.push('Landlock < 6: no signal or abstract-socket scoping (seccomp still limits kill)');
-  const cgroups = probeCgroups();
+  const cgroups = cgroupSupport();
   if (!cgroups.memory) gaps.push('no memory cgroup: worker memory is capped by its address-space limit only');
   if (!cgroups.pids) gaps.push('no pids cgroup: granted threads are not counted (without a grant there are none)');
   if (!cgroups.cpu) gaps.push('no cpu cgroup: limits.cpuQuotaPercent cannot be enforced');

@@ -36,8 +36,8 @@ export interface ZygoteHandle {
   pid(): number;
   send(type: number, id: number, a: number, b: number, payload: Uint8Array, fds: number[]): number;
   ref(on: boolean): void;
-  /** Delivers the messages already queued to onMessage now (see runtime.pumpNow). */
-  pump(): void;
+  /** Delivers the messages queued to onMessage now, first waiting up to waitMs for one. */
+  pump(waitMs?: number): void;
   close(): void;
 }
 
@@ -67,10 +67,22 @@ export interface ChannelHandle {
   crashReport(): import('./crash_report').RawCrashReport | undefined;
 }
 
+/** Which cgroup hierarchy can hold each controller beneath this process's cgroup (cpp/monitor/cgroup_probe.h). */
+export interface CgroupProbe {
+  memory: 'v1' | 'v2' | null;
+  cpu: 'v1' | 'v2' | null;
+  pids: 'v1' | 'v2' | null;
+  dirs: Record<'memory' | 'cpu' | 'pids', string | null>;
+  killSupported: boolean;
+  reasons: string[];
+}
+
 export interface Binding {
   ZygoteHandle: new (helper: string, inheritStderr: boolean, onMessage: ZygoteListener) => ZygoteHandle;
   ChannelHandle: new (maxInputBytes: number, maxOutputBytes: number) => ChannelHandle;
   probe(): KernelProbe;
+  /** Makes and removes trial cgroups; call once (capabilities.ts caches it). */
+  probeCgroups(): CgroupProbe;
   syscallName(arch: number, nr: number): string;
   archName(arch: number): string;
   pidOfPidfd(fd: number): number;

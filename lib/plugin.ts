@@ -144,8 +144,8 @@ async function loadVersion(file: unknown, options: unknown,
   const { binding } = native();
   const memfd = binding.sealedMemfd(bytes);
   if (memfd < 0) throw new BulkheadError(ErrorCode.LOAD_FAILED, `Cannot create a sealed memfd (errno ${-memfd})`);
-  const cgroupLimits = cgroupLimitsFor(limits, policy.threads);
-  const spec = encodeSandboxSpec(limits, policy, level, config, cgroupLimits?.memoryBytes !== undefined);
+  const cgroupLimits = cgroupLimitsFor(limits, policy.threads, pool.max);
+  const spec = encodeSandboxSpec(limits, policy, level, config, cgroupLimits.workerMemoryBytes > 0, cgroupLimits);
   const pluginId = runtime.allocatePluginId();
   let timer: NodeJS.Timeout | undefined;
   let started: Pool | undefined;
@@ -164,7 +164,7 @@ async function loadVersion(file: unknown, options: unknown,
     const writeBudget = policy.writePaths.length === 0 ? 0 : limits.maxBytesWritten || 1 << 30;
     const poolHooks = hooks(() => version, limits);
     started = new Pool({ pluginId, name: loaded.name, version: loaded.version }, limits, pool, restart,
-      poolHooks, cgroupLimits, writeBudget);
+      poolHooks, writeBudget);
     version = {
       pool: started, logGate: poolHooks.logGate, name: loaded.name, version: loaded.version, functions: Object.freeze([...loaded.functions]),
       fnIndex: new Map(loaded.functions.map((f, i) => [f, i])), resolved,

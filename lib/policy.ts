@@ -144,13 +144,27 @@ function addressSpaceBytes(limits: Required<Limits>, cgroupMemory: boolean): big
   return (cgroupMemory ? 2n * budget : budget) + rings + (64n << 20n);
 }
 
+/** What the monitor's cgroups enforce (0: not asked): for the whole plugin, and for each worker. */
+export interface CgroupLimits {
+  pluginMemoryBytes: number;
+  pluginPids: number;
+  workerMemoryBytes: number;
+  workerCpuQuotaPercent: number;
+  workerPids: number;
+}
+
+export const NO_CGROUP_LIMITS: CgroupLimits = {
+  pluginMemoryBytes: 0, pluginPids: 0, workerMemoryBytes: 0, workerCpuQuotaPercent: 0, workerPids: 0,
+};
+
 /** Encodes the sandbox spec (layout in cpp/sandbox/sandbox_spec.h). */
 export function encodeSandboxSpec(limits: Required<Limits>, policy: SandboxPolicy, level: RequireLevel,
-                                  config: Uint8Array, cgroupMemory = false): Buffer {
+                                  config: Uint8Array, cgroupMemory = false,
+                                  cgroups: CgroupLimits = NO_CGROUP_LIMITS): Buffer {
   const reads = policy.readPaths.map((p) => Buffer.from(p));
   const writes = policy.writePaths.map((p) => Buffer.from(p));
   const pathBytes = (ps: Buffer[]) => 4 + ps.reduce((n, p) => n + 4 + p.length, 0);
-  const size = 4 + 4 + 8 + 8 + 4 + 4 + pathBytes(reads) + 4 + config.length + 4 + pathBytes(writes);
+  const size = 4 + 4 + 8 + 8 + 4 + 4 + pathBytes(reads) + 4 + config.length + 4 + pathBytes(writes) + 28;
   const b = Buffer.alloc(size);
   let o = 0;
   const putPaths = (ps: Buffer[]) => {
@@ -161,7 +175,7 @@ export function encodeSandboxSpec(limits: Required<Limits>, policy: SandboxPolic
     }
   };
   o = b.writeUInt32LE(0x534c4842, o);
-  o = b.writeUInt32LE(2, o);
+  o = b.writeUInt32LE(3, o);
   o = b.writeBigUInt64LE(addressSpaceBytes(limits, cgroupMemory), o);
   o = b.writeBigUInt64LE(BigInt(limits.maxFileSizeBytes), o);
   o = b.writeUInt32LE(limits.maxOpenFiles, o);
@@ -172,5 +186,10 @@ export function encodeSandboxSpec(limits: Required<Limits>, policy: SandboxPolic
   o += config.length;
   o = b.writeUInt32LE(policy.threads, o);
   putPaths(writes);
+  o = b.writeBigUInt64LE(BigInt(cgroups.pluginMemoryBytes), o);
+  o = b.writeUInt32LE(cgroups.pluginPids, o);
+  o = b.writeBigUInt64LE(BigInt(cgroups.workerMemoryBytes), o);
+  o = b.writeUInt32LE(cgroups.workerCpuQuotaPercent, o);
+  o = b.writeUInt32LE(cgroups.workerPids, o);
   return b;
 }

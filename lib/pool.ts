@@ -1,11 +1,11 @@
 // pool.ts: the workers of one loaded plugin version: spreading calls over them, growing and
 // shrinking between min and max, recycling, replacing the dead by the restart policy, pausing,
 // draining, and quarantine.
-import { probeCgroups, reapStaleCgroups, removeHostCgroups, WorkerCgroup, type CgroupLimits } from './cgroup';
+import { cgroupSupport } from './capabilities';
 import { BulkheadError, ErrorCode } from './errors';
 import type { LogGate } from './log_gate';
 import { RingResult } from './native';
-import type { Limits } from './policy';
+import type { CgroupLimits, Limits } from './policy';
 import { RestartPolicy, type RestartOptions } from './restart_policy';
 import { runtime, violationError } from './runtime';
 import { quarantineChannel, workerExitChannel, workerSpawnChannel } from './telemetry';
@@ -61,22 +61,21 @@ export interface PoolTemplate {
 
 const MAX_INFLIGHT_PER_WORKER = 1024;
 
-let cgroupsPrepared = false;
-
-/** The cgroup limits a worker gets from the plugin's limits, or undefined when none can apply. */
-export function cgroupLimitsFor(limits: Required<Limits>, threads: number): CgroupLimits | undefined {
-  const support = probeCgroups();
-  if (!support.memory && !support.cpu && !support.pids) return undefined;
-  if (!cgroupsPrepared) {
-    cgroupsPrepared = true;
-    reapStaleCgroups();  // leftovers of hosts that crashed
-    process.once('exit', () => removeHostCgroups());
-  }
+/** The cgroup limits the monitor applies for a plugin with these limits and pool: each worker
+ *  gets the plugin's memory budget and CPU quota, and its own thread plus the threads its policy
+ *  grants (thread bombs stop there); the plugin as a whole (template, workers, and a replacement
+ *  on its way while a dead worker's memory is not yet freed) gets room for the pool's most plus
+ *  two. Only what this machine's cgroups can enforce is asked. */
+export function cgroupLimitsFor(limits: Required<Limits>, threads: number, poolMax: number): CgroupLimits {
+  const support = cgroupSupport();
+  const memory = support.memory ? limits.memoryMiB * 1024 * 1024 : 0;
+  const pids = support.pids ? 1 + threads : 0;
   return {
-    memoryBytes: support.memory ? limits.memoryMiB * 1024 * 1024 : undefined,
-    cpuQuotaPercent: support.cpu && limits.cpuQuotaPercent > 0 ? limits.cpuQuotaPercent : undefined,
-    // The worker's own thread plus the threads its policy grants: thread bombs stop here.
-    pidsMax: support.pids ? 1 + threads : undefined,
+    pluginMemoryBytes: memory * (poolMax + 2),
+    pluginPids: pids * (poolMax + 2),
+    workerMemoryBytes: memory,
+    workerCpuQuotaPercent: support.cpu ? limits.cpuQuotaPercent : 0,
+    workerPids: pids,
   };
 }
 
@@ -92,16 +91,12 @@ export class Pool {
   private pendingSpawns = 0;
   private backoffUntil = 0;
   private backoffTimer: NodeJS.Timeout | undefined;
-  /** A cgroup made ahead of time for the next worker (creating one takes about a millisecond). */
-  private spareCgroup: WorkerCgroup | undefined;
-  private cgroupSerial = 0;
   private idleWaiters: Array<() => void> = [];
   readonly stats = { restarts: 0, recycled: 0, spawned: 0 };
 
   constructor(readonly template: PoolTemplate, private readonly limits: Required<Limits>,
               readonly options: Required<Omit<PoolOptions, 'size'>>, restart: Required<RestartOptions>,
-              private readonly hooks: PoolHooks, private readonly cgroupLimits?: CgroupLimits,
-              private readonly writeBudget = 0) {
+              private readonly hooks: PoolHooks, private readonly writeBudget = 0) {
     this.restart = new RestartPolicy(restart);
     this.idleTimer = setInterval(() => this.shrinkIdle(), Math.min(1000, Math.max(10, options.idleMs / 4)));
     this.idleTimer.unref();
@@ -181,21 +176,12 @@ export class Pool {
     this.pendingSpawns++;
     this.stats.spawned++;
     const t0 = performance.now();
-    w.cgroup = this.takeCgroup();
     return runtime.spawn(this.template.pluginId, w.id, w.channel.fds()).then(
       (pidfd) => {
         this.pendingSpawns--;
         w.attach(pidfd);
         if (w.state !== 'ready') return;
-        try {
-          // Before its first call: memory it touches from here on is charged to its own cgroup.
-          w.cgroup?.addPid(w.pid);
-        } catch (e) {
-          w.kill(e as BulkheadError);
-          return;
-        }
         this.hooks.onSpawn(w);
-        this.refillSpareCgroup();
         if (workerSpawnChannel.hasSubscribers) {
           workerSpawnChannel.publish({ plugin: this.template.name, version: this.template.version, pid: w.pid,
             durationUs: Math.round((performance.now() - t0) * 1000) });
@@ -208,29 +194,6 @@ export class Pool {
         w.kill(e);
         throw e;
       });
-  }
-
-  private takeCgroup(): WorkerCgroup | undefined {
-    if (!this.cgroupLimits) return undefined;
-    const cg = this.spareCgroup ?? this.newCgroup();
-    this.spareCgroup = undefined;
-    return cg;
-  }
-
-  /** Makes the next worker's cgroup once this spawn is done, not while it is on its way. */
-  private refillSpareCgroup(): void {
-    if (!this.cgroupLimits || this.spareCgroup) return;
-    setImmediate(() => {
-      if (this.mode !== 'closed' && !this.spareCgroup) this.spareCgroup = this.newCgroup();
-    });
-  }
-
-  private newCgroup(): WorkerCgroup | undefined {
-    try {
-      return WorkerCgroup.create(`p${this.template.pluginId}-w${++this.cgroupSerial}`, this.cgroupLimits);
-    } catch {
-      return undefined;  // limits degrade to rlimits; capabilities() says why
-    }
   }
 
   private fail(c: Call, e: BulkheadError): void {
@@ -455,8 +418,6 @@ export class Pool {
     this.mode = 'closed';
     clearInterval(this.idleTimer);
     if (this.backoffTimer) clearTimeout(this.backoffTimer);
-    this.spareCgroup?.remove();
-    this.spareCgroup = undefined;
     for (const c of this.queue.splice(0)) this.fail(c, e);
     const deaths = this.workers.map((w) => {
       w.kill(e);

@@ -49,6 +49,8 @@ export interface ExitCause {
   violation?: Violation;
   /** A template: how it broke the control protocol. */
   protocol?: string;
+  /** A worker: processes its memory cgroup's OOM killer killed. */
+  oomKills?: number;
 }
 
 /** status: the raw wait status, or null when the zygote died and the status is unknown. */
@@ -198,8 +200,8 @@ class Runtime {
 
   /** Handles what the zygote has already sent, now: a synchronous caller that saw a worker die
    *  needs the monitor's report on it, which was sent before the kill. */
-  pumpNow(): void {
-    this.zygote?.pump();
+  pumpNow(waitMs = 0): void {
+    this.zygote?.pump(waitMs);
   }
 
   /** Calls `listener` when the template of `pluginId` dies after loading. */
@@ -285,7 +287,7 @@ class Runtime {
           : new BulkheadError(ErrorCode.ZYGOTE, `The template could not start a worker (errno ${b})`));
         break;
       case Wire.EXITED:
-        this.onExit(a, b, c);
+        this.onExit(a, b, c, payload.length === 8 ? Number(payload.readBigUInt64LE(0)) : 0);
         break;
       case Wire.GONE:
         this.onGone();
@@ -300,13 +302,13 @@ class Runtime {
       `The template broke the control protocol (${why}) and was killed with everything of its plugin`, { reason: 'protocol' });
   }
 
-  private onExit(pid: number, status: number, pluginId: number): void {
+  private onExit(pid: number, status: number, pluginId: number, oomKills: number): void {
     const violation = this.violations.get(pid);
     this.violations.delete(pid);
     const l = this.exits.get(pid);
     if (l) {
       this.exits.delete(pid);
-      l(status, { violation });
+      l(status, { violation, oomKills });
     }
     if (pluginId === 0) return;
     const p = this.loads.get(pluginId);

@@ -7,7 +7,7 @@ import { parseCrashReport } from './crash_report';
 import { BulkheadError, ErrorCode } from './errors';
 import type { LogGate } from './log_gate';
 import { native, RingResult, type ChannelHandle } from './native';
-import { runtime, violationError, type Violation } from './runtime';
+import { runtime, violationError, type ExitCause, type Violation } from './runtime';
 import { untrustedText } from './untrusted_text';
 
 /** One call as the pool tracks it. */
@@ -25,13 +25,6 @@ export interface Call {
   resolve(out: Uint8Array): void;
   reject(e: BulkheadError): void;
   cleanup?: () => void;
-}
-
-/** The slice of lib/cgroup.ts a worker needs. */
-export interface WorkerCgroupLike {
-  addPid(pid: number): void;
-  oomKills(): number;
-  remove(): boolean;
 }
 
 export interface WorkerHooks {
@@ -102,8 +95,6 @@ export class Worker {
   idleSince = performance.now();
   /** The call completed last, for attributing the log lines that follow its response. */
   private lastDone: Call | undefined;
-  /** Per-worker cgroup, when the machine offers one. */
-  cgroup: WorkerCgroupLike | undefined;
   /** Calls submitted to its ring, oldest (the running one) first. */
   readonly inflight: Call[] = [];
   /** Settles once the worker is dead and its calls are accounted for. */
@@ -148,7 +139,7 @@ export class Worker {
     this.pid = native().binding.pidOfPidfd(pidfd);
     if (this.state === 'starting') this.state = 'ready';
     this.paused = false;
-    runtime.watchExit(this.pid, (status, cause) => this.onExit(status, cause.violation));
+    runtime.watchExit(this.pid, (status, cause) => this.onExit(status, cause));
   }
 
   /** Queues a call on the ring; false when the ring is full right now. */
@@ -397,7 +388,7 @@ export class Worker {
     this.killError = reason;
     this.state = 'dying';
     this.channel.kill();
-    if (this.pid === 0) this.finish(null, undefined);  // never started: no exit report will come
+    if (this.pid === 0) this.finish(null, {});  // never started: no exit report will come
   }
 
   private breakProtocol(reason?: string, fn?: string): BulkheadError {
@@ -409,10 +400,10 @@ export class Worker {
   }
 
   /** The zygote reaped it (status) or the zygote died (null). */
-  private onExit(status: number | null, violation: Violation | undefined): void {
+  private onExit(status: number | null, cause: ExitCause): void {
     if (this.state === 'dead') return;
     if (this.state !== 'dying') this.pump();  // responses it published before dying still count
-    this.finish(status, violation);
+    this.finish(status, cause);
   }
 
   /** For the sync path: the process is gone; decide now, without waiting for the zygote. */
@@ -425,15 +416,23 @@ export class Worker {
     if (this.state !== 'dying') this.pump();
     const violation = runtime.violationOf(this.pid);
     if ((this.state as Worker['state']) === 'dead') return;  // its exit report came with it
+    // A SIGKILL may be the OOM killer's: the monitor's exit report, with its cgroup's count, comes
+    // as soon as it has reaped the worker; wait for it (the caller is blocked on this call anyway).
+    if ((status & 0x7f) === os.constants.signals.SIGKILL && !violation) {
+      const until = performance.now() + 200;
+      while ((this.state as Worker['state']) !== 'dead' && performance.now() < until) {
+        runtime.pumpNow(Math.max(1, Math.ceil(until - performance.now())));
+      }
+      if ((this.state as Worker['state']) === 'dead') return;
+    }
     runtime.unwatchExit(this.pid);
-    this.finish(status, violation);
+    this.finish(status, { violation });
   }
 
-  private finish(status: number | null, violation: Violation | undefined): void {
+  private finish(status: number | null, cause: ExitCause): void {
     if (this.state === 'dead') return;
     const running = this.inflight[0];
-    const oom = this.cgroup !== undefined && this.cgroup.oomKills() > 0;
-    const error = this.killError ?? classifyExit(status, violation, this.pid, running?.fnName, oom);
+    const error = this.killError ?? classifyExit(status, cause.violation, this.pid, running?.fnName, (cause.oomKills ?? 0) > 0);
     if (!this.killError && error.code === ErrorCode.WORKER_CRASHED) {
       error.report = parseCrashReport(this.channel.crashReport());
     }
@@ -447,7 +446,6 @@ export class Worker {
       running.reject(error);
     }
     this.channel.close();
-    this.cgroup?.remove();
     this.markDead();
     this.hooks.onDead(this, this.planned ? undefined : error, unstarted);
   }

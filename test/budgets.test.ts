@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { capabilities, type Plugin } from '../lib/index';
-import { probeCgroups } from '../lib/cgroup';
+import { cgroupSupport as probeCgroups } from '../lib/capabilities';
 import { childPids, eventually, load, openFds, text } from './helpers';
 
 const cg = probeCgroups();

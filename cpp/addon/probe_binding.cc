@@ -12,6 +12,7 @@
 
 #include <string>
 
+#include "monitor/cgroup_probe.h"
 #include "sandbox/probe.h"
 #include "sandbox/syscall_names.h"
 
@@ -32,6 +33,35 @@ Napi::Value Probe(const Napi::CallbackInfo& info) {
   o.Set("landlockAbi", p.landlock_abi);
   o.Set("landlockErrno", p.landlock_errno == 0 ? std::string() : std::string(strerrorname_np(p.landlock_errno) ? strerrorname_np(p.landlock_errno) : "E?"));
   o.Set("noNewPrivs", p.no_new_privs);
+  return o;
+}
+
+Napi::Value Hierarchy(Napi::Env env, const CgroupHierarchy& h) {
+  switch (h.version) {
+    case CgroupVersion::kV1: return Napi::String::New(env, "v1");
+    case CgroupVersion::kV2: return Napi::String::New(env, "v2");
+    default: return env.Null();
+  }
+}
+
+// probeCgroups() -> { memory, cpu, pids: 'v1' | 'v2' | null, dirs, killSupported, reasons }: the
+// same probe the monitor runs (cpp/monitor/cgroup_probe.h), for capabilities().
+Napi::Value ProbeCgroupsOf(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  CgroupSupport s = ProbeCgroups(getpid());
+  Napi::Object o = Napi::Object::New(env);
+  Napi::Object dirs = Napi::Object::New(env);
+  const std::pair<const char*, const CgroupHierarchy*> controllers[] = {
+      {"memory", &s.memory}, {"cpu", &s.cpu}, {"pids", &s.pids}};
+  for (const auto& [name, h] : controllers) {
+    o.Set(name, Hierarchy(env, *h));
+    dirs.Set(name, h->usable() ? Napi::Value(Napi::String::New(env, h->dir)) : env.Null());
+  }
+  o.Set("dirs", dirs);
+  o.Set("killSupported", s.kill_supported);
+  Napi::Array reasons = Napi::Array::New(env, s.reasons.size());
+  for (size_t i = 0; i < s.reasons.size(); i++) reasons.Set(i, s.reasons[i]);
+  o.Set("reasons", reasons);
   return o;
 }
 
@@ -128,6 +158,7 @@ Napi::Value CloseFd(const Napi::CallbackInfo& info) {
 
 void DefineProbe(Napi::Env env, Napi::Object exports) {
   exports.Set("probe", Napi::Function::New(env, Probe));
+  exports.Set("probeCgroups", Napi::Function::New(env, ProbeCgroupsOf));
   exports.Set("syscallName", Napi::Function::New(env, SyscallNameOf));
   exports.Set("archName", Napi::Function::New(env, ArchNameOf));
   exports.Set("pidOfPidfd", Napi::Function::New(env, PidOfPidfd));

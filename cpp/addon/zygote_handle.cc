@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <spawn.h>
 #include <string.h>
@@ -117,7 +118,13 @@ void ZygoteHandle::OnReadable(uv_poll_t* handle, int status, int events) {
   if (self != nullptr) self->Deliver();
 }
 
+// pump(waitMs = 0): delivers what is queued, first waiting up to waitMs for something to be.
 Napi::Value ZygoteHandle::Pump(const Napi::CallbackInfo& info) {
+  const int wait_ms = info.Length() > 0 && info[0].IsNumber() ? info[0].As<Napi::Number>().Int32Value() : 0;
+  if (sock_ >= 0 && wait_ms > 0) {
+    struct pollfd p = {sock_, POLLIN, 0};
+    poll(&p, 1, wait_ms);
+  }
   if (sock_ >= 0) Deliver();
   return info.Env().Undefined();
 }

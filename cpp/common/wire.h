@@ -27,12 +27,13 @@ enum class WireType : uint32_t {
   kLoaded = 10,     // id=plugin, a=template pid; payload=name\0version\0fn\0fn\0...
   kLoadError = 11,  // id=plugin, a=LoadErrorKind; payload=message
   kSpawned = 12,    // id=plugin, a=worker; fds=[pidfd]
-  kSpawnError = 13, // id=plugin, a=worker, b=errno
-  kExited = 14,     // a=pid, b=wait status, c=plugin id or 0
+  kSpawnError = 13, // id=plugin, a=worker, b=errno; payload=reason (may be empty)
+  kExited = 14,     // a=pid, b=wait status, c=plugin id or 0; payload=u64 OOM kills its cgroup counted
   kViolation = 15,  // id=plugin, a=pid, b=syscall nr, c=audit arch; payload=ViolationArgs.
                     // Zygote -> host only: the monitor saw it; the process is being killed.
   kReady = 16,      // zygote is up; a=zygote pid
   kListener = 17,   // template -> zygote only, first message: fds=[seccomp notification listener]
+  kGo = 19,         // zygote -> template only, first message: it is in its cgroup, it may start
   kProtocolError = 18,  // zygote -> host: id=plugin, a=template pid; payload=reason. The template
                         // broke the control protocol and was killed with everything of its plugin.
 };

@@ -63,6 +63,11 @@ bool DecodeSandboxSpec(const uint8_t* data, size_t len, SandboxSpec* out) {
   out->config.assign(cfg, cfg + config_len);
   if (!r.U32(&out->threads) || out->threads > kMaxThreadGrant) return false;
   if (!ReadPaths(&r, &out->write_paths)) return false;
+  if (!r.U64(&out->plugin_memory_bytes) || !r.U32(&out->plugin_pids)) return false;
+  if (!r.U64(&out->worker_memory_bytes) || !r.U32(&out->worker_cpu_quota_percent) ||
+      !r.U32(&out->worker_pids)) {
+    return false;
+  }
   return r.AtEnd();
 }
 

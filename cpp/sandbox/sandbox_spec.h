@@ -3,7 +3,9 @@
 // Encoded by lib/policy.ts (little-endian): u32 magic "BHLS", u32 version, u64 address-space
 // limit, u64 file-size limit, u32 open-file limit, u32 minimum Landlock ABI (0 = best effort),
 // u32 read-path count, then per path u32 length + bytes, then u32 config length + bytes; since
-// version 2: u32 thread grant, u32 write-path count, then per path u32 length + bytes.
+// version 2: u32 thread grant, u32 write-path count, then per path u32 length + bytes; since
+// version 3: the cgroup limits for the whole plugin (u64 memory bytes, u32 pids) and for each
+// worker (u64 memory bytes, u32 cpu quota percent, u32 pids), 0 meaning not asked.
 #ifndef BULKHEAD_SANDBOX_SANDBOX_SPEC_H
 #define BULKHEAD_SANDBOX_SANDBOX_SPEC_H
 
@@ -16,7 +18,7 @@
 namespace bulkhead {
 
 constexpr uint32_t kSandboxSpecMagic = 0x534c4842u;  // "BHLS"
-constexpr uint32_t kSandboxSpecVersion = 2;
+constexpr uint32_t kSandboxSpecVersion = 3;
 constexpr uint32_t kMaxThreadGrant = 256;
 // RLIMIT_FSIZE when directories are writable and the caller set no limit: never unbounded.
 constexpr uint64_t kDefaultWriteFileSizeBytes = 64ull << 20;
@@ -30,6 +32,12 @@ struct SandboxSpec {
   std::vector<uint8_t> config;
   uint32_t threads = 0;              // 0: no threads; N: threads may be created (a cgroup bounds N)
   std::vector<std::string> write_paths;  // read + write beneath these
+  // Cgroup limits the monitor applies; 0: not asked.
+  uint64_t plugin_memory_bytes = 0;
+  uint32_t plugin_pids = 0;
+  uint64_t worker_memory_bytes = 0;
+  uint32_t worker_cpu_quota_percent = 0;
+  uint32_t worker_pids = 0;
 };
 
 // The RLIMIT_FSIZE to apply, 0 for none.

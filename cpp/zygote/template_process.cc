@@ -157,6 +157,13 @@ void RunTemplate(int sock, int plugin_fd, uint32_t plugin_id, pid_t zygote_pid,
   g_plugin_id = plugin_id;
   g_zygote_pid = zygote_pid;
   if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != zygote_pid) _exit(kExitParentGone);
+  // Nothing before the monitor has placed us in the plugin's cgroup.
+  struct pollfd go = {sock, POLLIN, 0};
+  WireMessage first;
+  if (poll(&go, 1, -1) != 1 || WireRecv(sock, &first) != 1 ||
+      first.header.type != static_cast<uint32_t>(WireType::kGo)) {
+    _exit(kExitSetupFailed);
+  }
   if (!ArrangeFds({sock, plugin_fd})) _exit(kExitSetupFailed);
   setpgid(0, 0);  // the zygote kills a plugin's whole process group on unload
   if (!InstallStatEmulation()) FailLoad(LoadErrorKind::kSandbox, "cannot install SIGSYS handler");

@@ -25,12 +25,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <map>
 #include <set>
 #include <string>
 #include <vector>
 
 #include "common/wire.h"
+#include "monitor/cgroup_tree.h"
 #include "sandbox/sandbox_spec.h"
 #include "zygote/plugin_process.h"
 #include "zygote/process_facts.h"
@@ -62,12 +64,14 @@ struct Template {
   uint64_t load_deadline_ms = 0;  // monotonic; 0: none
   std::map<uint32_t, uint64_t> open_spawns;  // worker id -> deadline
   uint32_t clones_unreported = 0;            // clones let through, not yet answered
+  CgroupLimits worker_limits;
 };
 
 std::map<uint32_t, Template> g_templates;   // by plugin id
 std::map<pid_t, uint32_t> g_template_pids;
 struct WorkerEntry {
   uint32_t plugin_id;
+  uint32_t worker_id;
   pid_t ns_pid;  // as it sees itself
 };
 std::map<pid_t, WorkerEntry> g_worker_pids;  // registered workers, by pid
@@ -76,6 +80,18 @@ std::map<pid_t, WorkerEntry> g_worker_pids;  // registered workers, by pid
 pid_t g_anchor = 0;
 // What a plugin process's getppid() says while we live: 0 from inside the namespace.
 pid_t g_seen_as = 0;
+// Every plugin's cgroups: the plugin's own (template and everything it makes, from its first
+// instruction) and one per worker.
+CgroupTree* g_cgroups = nullptr;
+// Cgroups whose processes were killed but not yet gone: removed once they are (kWholePlugin: the
+// plugin's, with its workers).
+constexpr uint32_t kWholePlugin = ~0u;
+struct Removal {
+  uint32_t plugin, worker;
+  int tries;
+};
+std::vector<Removal> g_removals;
+constexpr int kRemovalTries = 250;  // polled every 20 ms: 5 s, far beyond an exit's few ms
 
 uint64_t NowMs() {
   struct timespec ts;
@@ -92,11 +108,27 @@ void LoadError(uint32_t plugin_id, LoadErrorKind kind, const std::string& msg) {
   SendHost(WireType::kLoadError, plugin_id, static_cast<uint32_t>(kind), 0, 0, msg.data(), msg.size());
 }
 
-// Kills the template and every process of its plugin: they share its process group, and the
-// boundary policy lets none of them leave it (setpgid and setsid are denied).
+void Remove(uint32_t plugin, uint32_t worker) {
+  CgroupResult r = worker == kWholePlugin ? g_cgroups->RemovePlugin(plugin) : g_cgroups->RemoveWorker(plugin, worker);
+  if (r.status == CgroupStatus::kBusy) g_removals.push_back({plugin, worker, 0});
+}
+
+void RetryRemovals() {
+  std::vector<Removal> again;
+  for (Removal r : g_removals) {
+    CgroupResult res = r.worker == kWholePlugin ? g_cgroups->RemovePlugin(r.plugin)
+                                                : g_cgroups->RemoveWorker(r.plugin, r.worker);
+    if (res.status == CgroupStatus::kBusy && ++r.tries < kRemovalTries) again.push_back(r);
+  }
+  g_removals.swap(again);
+}
+
+// Kills the template and every process of its plugin: they share its process group, which the
+// boundary policy lets none of them leave (setpgid and setsid are denied), and its cgroup.
 void KillTemplate(Template& t) {
   kill(-t.pid, SIGKILL);
   kill(t.pid, SIGKILL);
+  g_cgroups->KillPlugin(t.plugin_id);
   if (t.sock >= 0) close(t.sock);
   if (t.listener >= 0) close(t.listener);
   t.sock = t.listener = -1;
@@ -113,6 +145,14 @@ void BreakTemplate(Template& t, const std::string& why) {
 
 [[noreturn]] void Shutdown() {
   for (auto& [id, t] : g_templates) KillTemplate(t);
+  // Our cgroups go too, once the killed are reaped (briefly: what stays empty, the next monitor of
+  // a host with our pid, or any host's stale-host sweep, removes).
+  for (int i = 0; i < 50; i++) {
+    while (waitpid(-1, nullptr, WNOHANG | __WALL) > 0) {
+    }
+    if (g_cgroups->RemoveHost().status != CgroupStatus::kBusy) break;
+    usleep(2000);
+  }
   _exit(0);
 }
 
@@ -127,9 +167,20 @@ void HandleLoad(WireMessage& msg) {
     LoadError(id, LoadErrorKind::kSandbox, "malformed sandbox spec");
     return;
   }
+  CgroupLimits plugin_limits;
+  plugin_limits.memory_bytes = spec.plugin_memory_bytes;
+  plugin_limits.pids_max = spec.plugin_pids;
+  CgroupLimitResults applied;
+  CgroupResult cr = g_cgroups->AddPlugin(id, plugin_limits, &applied);
+  if (cr.status == CgroupStatus::kFailed || cr.status == CgroupStatus::kInvalid) {
+    LoadError(id, LoadErrorKind::kSandbox, "cgroup: " + cr.reason);
+    g_cgroups->RemovePlugin(id);
+    return;
+  }
   int sv[2];
   if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) {
     LoadError(id, LoadErrorKind::kSandbox, std::string("socketpair: ") + strerror(errno));
+    g_cgroups->RemovePlugin(id);
     return;
   }
   pid_t pid = fork();
@@ -144,6 +195,18 @@ void HandleLoad(WireMessage& msg) {
   if (pid < 0) {
     close(sv[0]);
     LoadError(id, LoadErrorKind::kSandbox, std::string("fork: ") + strerror(errno));
+    g_cgroups->RemovePlugin(id);
+    return;
+  }
+  // The template waits for "go": it runs nothing of its own, let alone the plugin, before it is
+  // in the plugin's cgroup, so everything it ever makes starts there too.
+  CgroupResult placed = g_cgroups->PlacePluginProcess(id, pid);
+  if ((!placed.ok() && placed.status != CgroupStatus::kUnavailable) ||
+      WireSend(sv[0], WireType::kGo, id, 0, 0, 0, nullptr, 0, nullptr, 0) != 0) {
+    kill(pid, SIGKILL);
+    close(sv[0]);
+    LoadError(id, LoadErrorKind::kSandbox, "cgroup: " + (placed.ok() ? std::string("cannot start the template") : placed.reason));
+    g_removals.push_back({id, kWholePlugin, 0});
     return;
   }
   // A template that stops reading must never block the monitor: a full socket is a failed spawn.
@@ -154,6 +217,9 @@ void HandleLoad(WireMessage& msg) {
   t.pid = pid;
   t.sock = sv[0];
   t.load_deadline_ms = msg.header.b ? NowMs() + msg.header.b : 0;
+  t.worker_limits.memory_bytes = spec.worker_memory_bytes;
+  t.worker_limits.cpu_quota_percent = spec.worker_cpu_quota_percent;
+  t.worker_limits.pids_max = spec.worker_pids;
   g_templates[id] = t;
   g_template_pids[pid] = id;
 }
@@ -166,6 +232,13 @@ void HandleSpawn(WireMessage& msg) {
     return;
   }
   Template& t = it->second;
+  CgroupLimitResults applied;
+  CgroupResult cr = g_cgroups->AddWorker(t.plugin_id, msg.header.a, t.worker_limits, &applied);
+  if (cr.status == CgroupStatus::kFailed || cr.status == CgroupStatus::kInvalid) {
+    SendHost(WireType::kSpawnError, msg.header.id, msg.header.a, static_cast<uint32_t>(cr.err ? cr.err : EIO), 0,
+             cr.reason.data(), std::min(cr.reason.size(), kMaxWirePayload));
+    return;
+  }
   int rc = WireSend(t.sock, WireType::kSpawn, msg.header.id, msg.header.a, 0, 0, nullptr, 0,
                     msg.fds.data(), msg.fds.size());
   if (rc != 0) {
@@ -188,6 +261,7 @@ void HandleHost() {
       case WireType::kUnload: {
         auto it = g_templates.find(msg.header.id);
         if (it != g_templates.end()) KillTemplate(it->second);
+        else g_cgroups->KillPlugin(msg.header.id);
         break;
       }
       default: break;
@@ -224,7 +298,7 @@ std::string CheckSpawned(Template& t, const WireMessage& msg) {
   }
   t.clones_unreported--;
   t.open_spawns.erase(msg.header.a);
-  g_worker_pids[pid] = WorkerEntry{t.plugin_id, ids.ns_tgid};
+  g_worker_pids[pid] = WorkerEntry{t.plugin_id, msg.header.a, ids.ns_tgid};
   return "";
 }
 
@@ -261,6 +335,15 @@ void HandleTemplateMessage(Template& t, WireMessage& msg) {
       if (type == WireType::kSpawned) {
         std::string why = CheckSpawned(t, msg);
         if (!why.empty()) return BreakTemplate(t, why);
+        // Into its own cgroup before the host hands it a call (it started in the plugin's).
+        const pid_t pid = PidOfPidfd(msg.fds[0]);
+        CgroupResult placed = g_cgroups->PlaceWorker(t.plugin_id, msg.header.a, pid);
+        if (!placed.ok() && placed.status != CgroupStatus::kUnavailable) {
+          kill(pid, SIGKILL);
+          SendHost(WireType::kSpawnError, t.plugin_id, msg.header.a, static_cast<uint32_t>(placed.err ? placed.err : EIO), 0,
+                   placed.reason.data(), std::min(placed.reason.size(), kMaxWirePayload));
+          return;
+        }
         SendHost(WireType::kSpawned, t.plugin_id, msg.header.a, 0, 0, nullptr, 0, msg.fds.data(), 1);
         return;
       }
@@ -377,6 +460,7 @@ int CheckDeadlines() {
       consider(deadline);
     }
   }
+  if (!g_removals.empty() && (next == 0 || next > now + 20)) next = now + 20;
   if (next == 0) return -1;
   return next <= now ? 0 : static_cast<int>(next - now);
 }
@@ -388,7 +472,17 @@ void Reap() {
     if (pid <= 0) return;
     if (pid == g_anchor) Shutdown();  // the namespace and every plugin process in it are gone
     uint32_t plugin_id = 0;
-    g_worker_pids.erase(pid);
+    uint64_t oom_kills = 0;  // of a worker: what its cgroup counted, read before it goes
+    auto w = g_worker_pids.find(pid);
+    if (w != g_worker_pids.end()) {
+      CgroupUsage usage;
+      if (g_cgroups->ReadWorkerUsage(w->second.plugin_id, w->second.worker_id, &usage).ok()) {
+        oom_kills = usage.oom_kills;
+      }
+      g_cgroups->KillWorker(w->second.plugin_id, w->second.worker_id);  // anything it left
+      Remove(w->second.plugin_id, w->second.worker_id);
+      g_worker_pids.erase(w);
+    }
     auto it = g_template_pids.find(pid);
     if (it != g_template_pids.end()) {
       plugin_id = it->second;
@@ -402,9 +496,11 @@ void Reap() {
         HandleNotices(t->second, kPerRound);
         KillTemplate(t->second);  // its workers go with it
         g_templates.erase(t);
+        Remove(plugin_id, kWholePlugin);
       }
     }
-    SendHost(WireType::kExited, plugin_id, static_cast<uint32_t>(pid), static_cast<uint32_t>(status), plugin_id);
+    SendHost(WireType::kExited, plugin_id, static_cast<uint32_t>(pid), static_cast<uint32_t>(status), plugin_id,
+             &oom_kills, sizeof oom_kills);
   }
 }
 
@@ -468,6 +564,11 @@ int main(int argc, char** argv) {
   sigprocmask(SIG_BLOCK, &chld, nullptr);
   int sfd = signalfd(-1, &chld, SFD_CLOEXEC | SFD_NONBLOCK);
   if (sfd < 0) return 2;
+  // Cgroups first, while our ids are still the host's own.
+  const CgroupSupport cgroups = ProbeCgroups(host);
+  ReapStaleHosts(cgroups);
+  g_cgroups = new CgroupTree(cgroups);
+  g_cgroups->Prepare();
   const bool namespaced = EnterPidNamespace();
   g_seen_as = namespaced ? 0 : getpid();
   SendHost(WireType::kReady, 0, static_cast<uint32_t>(getpid()), namespaced ? 1 : 0, 0);
@@ -479,6 +580,7 @@ int main(int argc, char** argv) {
   std::vector<struct pollfd> fds;
   std::vector<Source> sources;
   for (;;) {
+    if (!g_removals.empty()) RetryRemovals();
     const int timeout = CheckDeadlines();
     fds.clear();
     sources.clear();
