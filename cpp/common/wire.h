@@ -31,11 +31,11 @@ enum class WireType : uint32_t {
   kExited = 14,     // a=pid, b=wait status, c=plugin id or 0; payload=u64 OOM kills its cgroup counted
   kViolation = 15,  // id=plugin, a=pid, b=syscall nr, c=audit arch; payload=ViolationArgs.
                     // Zygote -> host only: the monitor saw it; the process is being killed.
-  kReady = 16,      // zygote is up; a=zygote pid
+  kReady = 16,      // zygote is up; a=zygote pid, b=1 if plugin processes get a pid namespace of its own
   kListener = 17,   // template -> zygote only, first message: fds=[seccomp notification listener]
-  kGo = 19,         // zygote -> template only, first message: it is in its cgroup, it may start
   kProtocolError = 18,  // zygote -> host: id=plugin, a=template pid; payload=reason. The template
                         // broke the control protocol and was killed with everything of its plugin.
+  kGo = 19,         // zygote -> template only, first message: it is in its cgroup, it may start
 };
 
 // The payload of kViolation: the arguments and instruction pointer as the kernel saw them.
