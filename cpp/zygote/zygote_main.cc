@@ -65,14 +65,19 @@ struct Template {
   std::map<uint32_t, uint64_t> open_spawns;  // worker id -> deadline
   uint32_t clones_unreported = 0;            // clones let through, not yet answered
   CgroupLimits worker_limits;
+  // Worker cgroups are named by our own serial, so one can be made before it is asked for (making
+  // one takes about a millisecond, which a spawn should not wait for).
+  uint32_t next_cgroup = 1;
+  uint32_t spare_cgroup = 0;  // made ahead, unused; 0: none
+  std::map<uint32_t, uint32_t> spawn_cgroups;  // worker id of an open spawn -> its cgroup
 };
 
 std::map<uint32_t, Template> g_templates;   // by plugin id
 std::map<pid_t, uint32_t> g_template_pids;
 struct WorkerEntry {
   uint32_t plugin_id;
-  uint32_t worker_id;
-  pid_t ns_pid;  // as it sees itself
+  uint32_t cgroup;  // its worker cgroup's serial
+  pid_t ns_pid;     // as it sees itself
 };
 std::map<pid_t, WorkerEntry> g_worker_pids;  // registered workers, by pid
 // Plugin processes live in a pid namespace of their own whose init (the anchor) dies with us, so
@@ -224,6 +229,23 @@ void HandleLoad(WireMessage& msg) {
   g_template_pids[pid] = id;
 }
 
+CgroupResult AddWorkerCgroup(Template& t, uint32_t* serial) {
+  CgroupLimitResults applied;
+  *serial = t.next_cgroup++;
+  return g_cgroups->AddWorker(t.plugin_id, *serial, t.worker_limits, &applied);
+}
+
+// A spare worker cgroup for every serving template that has none, made while nothing waits.
+bool g_want_spares = false;
+void MakeSpares() {
+  g_want_spares = false;
+  for (auto& [id, t] : g_templates) {
+    if (t.phase != Phase::kServing || t.spare_cgroup != 0) continue;
+    uint32_t serial;
+    if (AddWorkerCgroup(t, &serial).ok()) t.spare_cgroup = serial;
+  }
+}
+
 void HandleSpawn(WireMessage& msg) {
   auto it = g_templates.find(msg.header.id);
   if (it == g_templates.end() || it->second.phase != Phase::kServing || it->second.sock < 0 ||
@@ -232,13 +254,17 @@ void HandleSpawn(WireMessage& msg) {
     return;
   }
   Template& t = it->second;
-  CgroupLimitResults applied;
-  CgroupResult cr = g_cgroups->AddWorker(t.plugin_id, msg.header.a, t.worker_limits, &applied);
-  if (cr.status == CgroupStatus::kFailed || cr.status == CgroupStatus::kInvalid) {
-    SendHost(WireType::kSpawnError, msg.header.id, msg.header.a, static_cast<uint32_t>(cr.err ? cr.err : EIO), 0,
-             cr.reason.data(), std::min(cr.reason.size(), kMaxWirePayload));
-    return;
+  uint32_t cgroup = t.spare_cgroup;
+  t.spare_cgroup = 0;
+  if (cgroup == 0) {
+    CgroupResult cr = AddWorkerCgroup(t, &cgroup);
+    if (cr.status == CgroupStatus::kFailed || cr.status == CgroupStatus::kInvalid) {
+      SendHost(WireType::kSpawnError, msg.header.id, msg.header.a, static_cast<uint32_t>(cr.err ? cr.err : EIO), 0,
+               cr.reason.data(), std::min(cr.reason.size(), kMaxWirePayload));
+      return;
+    }
   }
+  t.spawn_cgroups[msg.header.a] = cgroup;
   int rc = WireSend(t.sock, WireType::kSpawn, msg.header.id, msg.header.a, 0, 0, nullptr, 0,
                     msg.fds.data(), msg.fds.size());
   if (rc != 0) {
@@ -298,7 +324,8 @@ std::string CheckSpawned(Template& t, const WireMessage& msg) {
   }
   t.clones_unreported--;
   t.open_spawns.erase(msg.header.a);
-  g_worker_pids[pid] = WorkerEntry{t.plugin_id, msg.header.a, ids.ns_tgid};
+  g_worker_pids[pid] = WorkerEntry{t.plugin_id, t.spawn_cgroups[msg.header.a], ids.ns_tgid};
+  t.spawn_cgroups.erase(msg.header.a);
   return "";
 }
 
@@ -337,7 +364,7 @@ void HandleTemplateMessage(Template& t, WireMessage& msg) {
         if (!why.empty()) return BreakTemplate(t, why);
         // Into its own cgroup before the host hands it a call (it started in the plugin's).
         const pid_t pid = PidOfPidfd(msg.fds[0]);
-        CgroupResult placed = g_cgroups->PlaceWorker(t.plugin_id, msg.header.a, pid);
+        CgroupResult placed = g_cgroups->PlaceWorker(t.plugin_id, g_worker_pids[pid].cgroup, pid);
         if (!placed.ok() && placed.status != CgroupStatus::kUnavailable) {
           kill(pid, SIGKILL);
           SendHost(WireType::kSpawnError, t.plugin_id, msg.header.a, static_cast<uint32_t>(placed.err ? placed.err : EIO), 0,
@@ -345,11 +372,14 @@ void HandleTemplateMessage(Template& t, WireMessage& msg) {
           return;
         }
         SendHost(WireType::kSpawned, t.plugin_id, msg.header.a, 0, 0, nullptr, 0, msg.fds.data(), 1);
+        g_want_spares = true;
         return;
       }
       if (type == WireType::kSpawnError && msg.fds.empty() && msg.payload.empty() &&
           t.open_spawns.count(msg.header.a) != 0) {
         t.open_spawns.erase(msg.header.a);
+        Remove(t.plugin_id, t.spawn_cgroups[msg.header.a]);
+        t.spawn_cgroups.erase(msg.header.a);
         if (t.clones_unreported > 0) t.clones_unreported--;  // the clone let through failed
         if (UnreportedChildren(t) > t.clones_unreported) {
           return BreakTemplate(t, "reported a failed spawn but made a process");
@@ -476,11 +506,11 @@ void Reap() {
     auto w = g_worker_pids.find(pid);
     if (w != g_worker_pids.end()) {
       CgroupUsage usage;
-      if (g_cgroups->ReadWorkerUsage(w->second.plugin_id, w->second.worker_id, &usage).ok()) {
+      if (g_cgroups->ReadWorkerUsage(w->second.plugin_id, w->second.cgroup, &usage).ok()) {
         oom_kills = usage.oom_kills;
       }
-      g_cgroups->KillWorker(w->second.plugin_id, w->second.worker_id);  // anything it left
-      Remove(w->second.plugin_id, w->second.worker_id);
+      g_cgroups->KillWorker(w->second.plugin_id, w->second.cgroup);  // anything it left
+      Remove(w->second.plugin_id, w->second.cgroup);
       g_worker_pids.erase(w);
     }
     auto it = g_template_pids.find(pid);
@@ -596,9 +626,14 @@ int main(int argc, char** argv) {
         sources.push_back({id, true});
       }
     }
-    if (poll(fds.data(), fds.size(), timeout) < 0) {
+    int ready = poll(fds.data(), fds.size(), g_want_spares ? 0 : timeout);
+    if (ready < 0) {
       if (errno == EINTR) continue;
       Shutdown();
+    }
+    if (ready == 0 && g_want_spares) {  // idle: time for the next spawns' cgroups
+      MakeSpares();
+      continue;
     }
     // Notices first: a plugin process waits in the kernel until it is answered.
     for (size_t i = 2; i < fds.size(); i++) {
