@@ -24,6 +24,7 @@
         "cpp/addon/probe_binding.cc",
         "cpp/common/wire.cc",
         "cpp/ring/host_ring.cc",
+        "cpp/ring/crash_report.cc",
         "cpp/sandbox/probe.cc",
         "cpp/sandbox/landlock_ruleset.cc",
         "cpp/sandbox/syscall_names.cc"

@@ -59,8 +59,9 @@ export interface ChannelHandle {
   close(): void;
   protocolError(): string;
   faultReport(): [number, number, number];
-  /** The worker's crash slot as it wrote it (hostile; lib/crash_report.ts parses it). Undefined once closed. */
-  crashReport(): import('./crash_report').RawCrashReport | undefined;
+  /** The worker's crash report, validated in C++ (cpp/ring/crash_report.h); undefined when it left
+   *  no valid one, or once closed. */
+  crashReport(): import('./crash_report').NativeCrashReport | undefined;
 }
 
 export interface Binding {

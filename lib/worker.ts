@@ -3,7 +3,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 
-import { parseCrashReport } from './crash_report';
+import { formatCrashReport } from './crash_report';
 import { BulkheadError, ErrorCode } from './errors';
 import { native, RingResult, type ChannelHandle } from './native';
 import { runtime } from './runtime';
@@ -422,7 +422,7 @@ export class Worker {
     const oom = this.cgroup !== undefined && this.cgroup.oomKills() > 0;
     const error = this.killError ?? classifyExit(status, this.channel.faultReport(), this.pid, running?.fnName, oom);
     if (!this.killError && error.code === ErrorCode.WORKER_CRASHED) {
-      error.report = parseCrashReport(this.channel.crashReport());
+      error.report = formatCrashReport(this.channel.crashReport());
     }
     this.state = 'dead';
     if (this.timer) clearTimeout(this.timer);
