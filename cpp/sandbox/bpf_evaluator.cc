@@ -13,14 +13,14 @@ bool Fault(std::string* error, size_t pc, const char* why) {
   return false;
 }
 
-// The ALU operation `op` on a and operand b; false for a division by zero or an unknown op.
+// The ALU operation `op` on a and operand b; false for a division by zero or an op seccomp
+// refuses (BPF_MOD among them).
 bool Alu(uint16_t op, uint32_t a, uint32_t b, uint32_t* out) {
   switch (op) {
     case BPF_ADD: *out = a + b; return true;
     case BPF_SUB: *out = a - b; return true;
     case BPF_MUL: *out = a * b; return true;
     case BPF_DIV: if (b == 0) return false; *out = a / b; return true;
-    case BPF_MOD: if (b == 0) return false; *out = a % b; return true;
     case BPF_AND: *out = a & b; return true;
     case BPF_OR: *out = a | b; return true;
     case BPF_XOR: *out = a ^ b; return true;
@@ -37,6 +37,10 @@ bool Alu(uint16_t op, uint32_t a, uint32_t b, uint32_t* out) {
 bool EvaluateBpf(const struct sock_filter* program, size_t len, const struct seccomp_data& data,
                  uint32_t* action, std::string* error) {
   if (len == 0 || len > BPF_MAXINSNS) return Fault(error, 0, "program length out of range");
+  // As the kernel's checker: the last instruction returns, whatever the paths.
+  if (program[len - 1].code != (BPF_RET | BPF_K) && program[len - 1].code != (BPF_RET | BPF_A)) {
+    return Fault(error, len - 1, "the last instruction is not a return");
+  }
   uint32_t a = 0, x = 0;
   uint32_t mem[kScratchWords] = {};
   bool mem_set[kScratchWords] = {};
@@ -49,7 +53,7 @@ bool EvaluateBpf(const struct sock_filter* program, size_t len, const struct sec
       case BPF_LDX: {
         // Whole words only (BPF_W is 0, so the code is class | mode); seccomp refuses the rest.
         const uint16_t mode = BPF_MODE(in.code);
-        if (in.code != (cls | mode)) return Fault(error, pc, "load size or encoding seccomp refuses");
+        if (in.code != (cls | mode)) return Fault(error, pc, "load size seccomp refuses");
         uint32_t v;
         if (mode == BPF_ABS && cls == BPF_LD) {
           if (in.k % 4 != 0 || in.k > sizeof data - 4) return Fault(error, pc, "load out of range");
@@ -91,6 +95,7 @@ bool EvaluateBpf(const struct sock_filter* program, size_t len, const struct sec
         size_t offset;
         if (op == BPF_JA) {
           if (in.code != (BPF_JMP | BPF_JA)) return Fault(error, pc, "unknown jump encoding");
+          if (in.k >= len - pc - 1) return Fault(error, pc, "jump target out of range");
           offset = in.k;
         } else {
           if ((in.code & ~(BPF_OP(0xff) | BPF_SRC(0xff))) != BPF_JMP) {
@@ -106,12 +111,12 @@ bool EvaluateBpf(const struct sock_filter* program, size_t len, const struct sec
             default: return Fault(error, pc, "unknown jump operation");
           }
           // The kernel requires both targets inside the program, taken or not.
-          if (static_cast<size_t>(in.jt) >= len - pc - 1 || static_cast<size_t>(in.jf) >= len - pc - 1) {
+          const size_t room = len - pc - 1;
+          if (static_cast<size_t>(in.jt) >= room || static_cast<size_t>(in.jf) >= room) {
             return Fault(error, pc, "jump target out of range");
           }
           offset = taken ? in.jt : in.jf;
         }
-        if (offset >= len - pc - 1) return Fault(error, pc, "jump target out of range");
         pc += offset;
         break;
       }
@@ -136,7 +141,7 @@ bool EvaluateBpf(const struct sock_filter* program, size_t len, const struct sec
         return Fault(error, pc, "unknown instruction class");
     }
   }
-  return Fault(error, len, "ran off the end without a return");
+  return Fault(error, len, "ran off the end");  // defence only: the last instruction returns
 }
 
 }  // namespace bulkhead

@@ -1,9 +1,10 @@
 // bpf_evaluator.h: a small, strict interpreter of classic seccomp BPF, so tests can ask a compiled
 // policy what it does with a given syscall without installing it.
 //
-// Stricter than the kernel where that catches compiler bugs: a jump or load out of range, an
-// unaligned or out-of-bounds seccomp_data load, a path that runs off the end, an instruction
-// seccomp would refuse or a division by zero are all errors, never a guessed action.
+// As strict as the kernel's checker, and stricter where that catches compiler bugs: a jump or
+// load out of range, an unaligned or out-of-bounds seccomp_data load, a last instruction that is
+// not a return, an instruction seccomp would refuse, a scratch word read before it is written or
+// a division by zero are all errors, never a guessed action.
 #ifndef BULKHEAD_SANDBOX_BPF_EVALUATOR_H
 #define BULKHEAD_SANDBOX_BPF_EVALUATOR_H
 

@@ -81,10 +81,10 @@ TEST(BpfEvaluator, RejectsAnUnalignedOrPartialWordLoad) {
   EXPECT_FALSE(Eval({BPF_STMT(BPF_LD | BPF_W | BPF_IND, 0), BPF_STMT(BPF_RET | BPF_K, 0)}).ok);
 }
 
-TEST(BpfEvaluator, RejectsAProgramThatRunsOffTheEnd) {
-  Outcome r = Eval({BPF_STMT(BPF_LD | BPF_W | BPF_ABS, kNrOff)});
+TEST(BpfEvaluator, RejectsAProgramWhoseLastInstructionDoesNotReturn) {
+  Outcome r = Eval({BPF_STMT(BPF_RET | BPF_K, 0), BPF_STMT(BPF_LD | BPF_W | BPF_ABS, kNrOff)});
   EXPECT_FALSE(r.ok);
-  EXPECT_NE(r.error.find("ran off the end"), std::string::npos) << r.error;
+  EXPECT_NE(r.error.find("not a return"), std::string::npos) << r.error;
 }
 
 TEST(BpfEvaluator, RejectsEmptyAndOversizedPrograms) {
@@ -96,6 +96,7 @@ TEST(BpfEvaluator, RejectsEmptyAndOversizedPrograms) {
 TEST(BpfEvaluator, RejectsDivisionByZeroAndUnknownOpcodes) {
   EXPECT_FALSE(Eval({BPF_STMT(BPF_ALU | BPF_DIV | BPF_K, 0), BPF_STMT(BPF_RET | BPF_K, 0)}).ok);
   EXPECT_FALSE(Eval({BPF_STMT(BPF_ALU | BPF_LSH | BPF_K, 32), BPF_STMT(BPF_RET | BPF_K, 0)}).ok);
+  EXPECT_FALSE(Eval({BPF_STMT(BPF_ALU | BPF_MOD | BPF_K, 3), BPF_STMT(BPF_RET | BPF_K, 0)}).ok);
   EXPECT_FALSE(Eval({BPF_STMT(BPF_ALU | 0xf0, 0), BPF_STMT(BPF_RET | BPF_K, 0)}).ok);
   EXPECT_FALSE(Eval({BPF_STMT(BPF_JMP | 0x50, 0), BPF_STMT(BPF_RET | BPF_K, 0)}).ok);
   EXPECT_FALSE(Eval({BPF_STMT(BPF_RET | BPF_X, 0)}).ok);
