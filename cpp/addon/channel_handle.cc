@@ -292,13 +292,13 @@ Napi::Value ChannelHandle::CrashReport(const Napi::CallbackInfo& info) {
   Napi::Object o = Napi::Object::New(env);
   o.Set("signal", Napi::String::New(env, r.signal));
   o.Set("code", Napi::Number::New(env, r.code));
-  o.Set("address", Napi::BigInt::New(env, static_cast<uint64_t>(r.address)));
+  o.Set("address", Napi::BigInt::New(env, r.address));
   Napi::Array frames = Napi::Array::New(env, r.frames.size());
   for (uint32_t i = 0; i < r.frames.size(); i++) {
     const CrashFrame& f = r.frames[i];
     Napi::Object fo = Napi::Object::New(env);
     fo.Set("module", Napi::String::New(env, f.module));
-    fo.Set("offset", Napi::BigInt::New(env, static_cast<uint64_t>(f.offset)));
+    fo.Set("offset", Napi::BigInt::New(env, f.offset));
     if (!f.symbol.empty()) fo.Set("symbol", Napi::String::New(env, f.symbol));
     frames.Set(i, fo);
   }
