@@ -1,6 +1,9 @@
 {
   # Every native target: the addon, the zygote helper, and the plugins shipped as examples and
-  # test fixtures. Hardened flags apply to all of them (see target_defaults).
+  # test fixtures. Hardened flags apply to all of them (see target_defaults). With -Dbulkhead_asan=1
+  # (npm run test:asan, in its own build directory) the addon and the zygote are built with ASAN
+  # and UBSAN; the plugins stay as they are.
+  "variables": { "bulkhead_asan%": 0 },
   "target_defaults": {
     "cflags": [
       "-O2", "-g", "-Wall", "-Wextra", "-Wno-unused-parameter",
@@ -24,6 +27,7 @@
         "cpp/addon/probe_binding.cc",
         "cpp/common/wire.cc",
         "cpp/ring/host_ring.cc",
+        "cpp/ring/crash_report.cc",
         "cpp/sandbox/probe.cc",
         "cpp/sandbox/landlock_ruleset.cc",
         "cpp/sandbox/syscall_names.cc",
@@ -32,7 +36,14 @@
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NODE_ADDON_API_DISABLE_CPP_EXCEPTIONS"],
-      "ldflags": ["-Wl,--no-undefined-version"]
+      "ldflags": ["-Wl,--no-undefined-version"],
+      "conditions": [
+        ["bulkhead_asan==1", {
+          "cflags": ["-fsanitize=address,undefined", "-fno-sanitize-recover=undefined",
+                     "-fno-omit-frame-pointer", "-U_FORTIFY_SOURCE"],
+          "ldflags": ["-fsanitize=address,undefined"]
+        }]
+      ]
     },
     {
       "target_name": "bulkhead_zygote",
@@ -59,7 +70,15 @@
       ],
       "cflags": ["-fPIE"],
       "ldflags": ["-pie"],
-      "libraries": ["-ldl"]
+      "libraries": ["-ldl"],
+      "conditions": [
+        ["bulkhead_asan==1", {
+          "sources": ["cpp/zygote/sanitizer_build.cc"],
+          "cflags": ["-fsanitize=address,undefined", "-fno-sanitize-recover=undefined",
+                     "-fno-omit-frame-pointer", "-U_FORTIFY_SOURCE"],
+          "ldflags": ["-fsanitize=address,undefined"]
+        }]
+      ]
     },
     {
       "target_name": "echo",

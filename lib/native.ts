@@ -63,8 +63,9 @@ export interface ChannelHandle {
   exitStatus(): number;
   close(): void;
   protocolError(): string;
-  /** The worker's crash slot as it wrote it (hostile; lib/crash_report.ts parses it). Undefined once closed. */
-  crashReport(): import('./crash_report').RawCrashReport | undefined;
+  /** The worker's crash report, validated in C++ (cpp/ring/crash_report.h); undefined when it left
+   *  no valid one, or once closed. */
+  crashReport(): import('./crash_report').NativeCrashReport | undefined;
 }
 
 /** Which cgroup hierarchy can hold each controller beneath this process's cgroup (cpp/monitor/cgroup_probe.h). */

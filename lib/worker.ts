@@ -3,7 +3,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 
-import { parseCrashReport } from './crash_report';
+import { formatCrashReport } from './crash_report';
 import { BulkheadError, ErrorCode } from './errors';
 import type { LogGate } from './log_gate';
 import { native, RingResult, type ChannelHandle } from './native';
@@ -434,7 +434,7 @@ export class Worker {
     const running = this.inflight[0];
     const error = this.killError ?? classifyExit(status, cause.violation, this.pid, running?.fnName, (cause.oomKills ?? 0) > 0);
     if (!this.killError && error.code === ErrorCode.WORKER_CRASHED) {
-      error.report = parseCrashReport(this.channel.crashReport());
+      error.report = formatCrashReport(this.channel.crashReport());
     }
     this.state = 'dead';
     if (this.timer) clearTimeout(this.timer);

@@ -7,6 +7,14 @@ import { loadPlugin, type LoadOptions, type Plugin } from '../lib/index';
 
 export const PLUGIN_DIR = path.join(__dirname, '..', 'build', 'Release', 'plugins');
 
+/** The ASAN+UBSAN run (npm run test:asan, scripts/test_asan.sh). */
+export const ASAN = process.env.BULKHEAD_ASAN === '1';
+
+/** A test's name, saying in the ASAN run why it is skipped there (use with it.skipIf(ASAN)). */
+export function notUnderAsan(name: string, why: string): string {
+  return ASAN ? `${name} [skipped under ASAN: ${why}]` : name;
+}
+
 export function pluginPath(name: string): string {
   return path.join(PLUGIN_DIR, `${name}.so`);
 }

@@ -118,6 +118,15 @@ describe('crashes and exits', () => {
       expect(o.error?.fn).toBe('exit_now');
     },
   }));
+
+  it('exit_atexit: a worker that exit(3)s, running atexit handlers in the sandbox, rejects with WorkerExited code 3', () => host.attack({
+    fn: 'exit_atexit', kills: true,
+    check: (o) => {
+      expect(o.error?.code).toBe(ErrorCode.WORKER_EXITED);
+      expect(o.error?.exitCode).toBe(3);
+      expect(o.error?.fn).toBe('exit_atexit');
+    },
+  }));
 });
 
 describe('hangs and deadlines', () => {

@@ -11,6 +11,8 @@
 
 #include <string>
 
+#include "ring/crash_report.h"
+
 namespace bulkhead {
 namespace {
 
@@ -311,30 +313,25 @@ Napi::Value ChannelHandle::ProtocolError(const Napi::CallbackInfo& info) {
   return Napi::String::New(info.Env(), ring_ ? ring_->protocol_error() : "");
 }
 
-// crashReport() -> {kind, signo, code, address, frameCount, frames: [{module, offset, symbol,
-// moduleName} x BH_CRASH_MAX_FRAMES]} exactly as the worker wrote them, from one copy of the
-// region's crash slot: numbers, BigInts for the 64-bit fields, the raw name bytes as Buffers.
-// Hostile; lib/crash_report.ts validates. Read it before close(): undefined after.
+// crashReport() -> {signal, code, address, frames: [{module, offset, symbol?}]} from one copy of
+// the region's crash slot, validated by cpp/ring/crash_report.h (BigInts for the 64-bit fields),
+// or undefined when the worker left no valid report. Read it before close(): undefined after.
 Napi::Value ChannelHandle::CrashReport(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!ring_ || closed_) return env.Undefined();
-  const bh_crash c = ring_->ReadCrash();
+  bulkhead::CrashReport r;
+  if (!ValidateCrashReport(ring_->ReadCrash(), &r)) return env.Undefined();
   Napi::Object o = Napi::Object::New(env);
-  o.Set("kind", Napi::Number::New(env, c.kind));
-  o.Set("signo", Napi::Number::New(env, c.signo));
-  o.Set("code", Napi::Number::New(env, c.code));
-  o.Set("address", Napi::BigInt::New(env, static_cast<uint64_t>(c.addr)));
-  o.Set("frameCount", Napi::Number::New(env, c.frame_count));
-  Napi::Array frames = Napi::Array::New(env, BH_CRASH_MAX_FRAMES);
-  for (uint32_t i = 0; i < BH_CRASH_MAX_FRAMES; i++) {
-    const bh_crash_frame& f = c.frames[i];
+  o.Set("signal", Napi::String::New(env, r.signal));
+  o.Set("code", Napi::Number::New(env, r.code));
+  o.Set("address", Napi::BigInt::New(env, r.address));
+  Napi::Array frames = Napi::Array::New(env, r.frames.size());
+  for (uint32_t i = 0; i < r.frames.size(); i++) {
+    const CrashFrame& f = r.frames[i];
     Napi::Object fo = Napi::Object::New(env);
-    fo.Set("module", Napi::Number::New(env, f.module));
-    fo.Set("offset", Napi::BigInt::New(env, static_cast<uint64_t>(f.offset)));
-    fo.Set("symbol", Napi::Buffer<uint8_t>::Copy(env, reinterpret_cast<const uint8_t*>(f.symbol),
-                                                 sizeof f.symbol));
-    fo.Set("moduleName", Napi::Buffer<uint8_t>::Copy(env, reinterpret_cast<const uint8_t*>(f.module_name),
-                                                     sizeof f.module_name));
+    fo.Set("module", Napi::String::New(env, f.module));
+    fo.Set("offset", Napi::BigInt::New(env, f.offset));
+    if (!f.symbol.empty()) fo.Set("symbol", Napi::String::New(env, f.symbol));
     frames.Set(i, fo);
   }
   o.Set("frames", frames);

@@ -7,6 +7,8 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include <utility>
+
 namespace bulkhead {
 
 int WireSend(int sock, WireType type, uint32_t id, uint32_t a, uint32_t b, uint64_t c,
@@ -46,14 +48,29 @@ void WireCloseFds(WireMessage* msg) {
   msg->fds.clear();
 }
 
+int WireParse(const uint8_t* data, size_t len, int msg_flags, std::vector<int> fds,
+              WireMessage* out) {
+  out->fds = std::move(fds);
+  out->payload.clear();
+  if (len == 0 && out->fds.empty()) return 0;  // EOF (a zero-length datagram is not ours)
+  if (len >= sizeof(WireHeader)) memcpy(&out->header, data, sizeof(WireHeader));
+  bool bad = (msg_flags & (MSG_TRUNC | MSG_CTRUNC)) != 0 || len < sizeof(WireHeader) ||
+             out->header.payload_len != len - sizeof(WireHeader) ||
+             out->fds.size() > kMaxWireFds;
+  if (bad) {
+    WireCloseFds(out);
+    return -EBADMSG;
+  }
+  out->payload.assign(data + sizeof(WireHeader), data + len);
+  return 1;
+}
+
 int WireRecv(int sock, WireMessage* out) {
-  out->payload.resize(kMaxWirePayload);
-  out->fds.clear();
-  struct iovec iov[2] = {{&out->header, sizeof out->header},
-                         {out->payload.data(), out->payload.size()}};
+  std::vector<uint8_t> buf(sizeof(WireHeader) + kMaxWirePayload);
+  struct iovec iov = {buf.data(), buf.size()};
   struct msghdr msg {};
-  msg.msg_iov = iov;
-  msg.msg_iovlen = 2;
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
   alignas(struct cmsghdr) char control[CMSG_SPACE(sizeof(int) * kMaxWireFds) + 64];
   msg.msg_control = control;
   msg.msg_controllen = sizeof control;
@@ -61,8 +78,12 @@ int WireRecv(int sock, WireMessage* out) {
   do {
     n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
   } while (n < 0 && errno == EINTR);
-  if (n < 0) return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+  if (n < 0) {
+    out->fds.clear();
+    return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+  }
   // Collect every descriptor first so that none leaks whatever else is wrong.
+  std::vector<int> fds;
   for (struct cmsghdr* cm = CMSG_FIRSTHDR(&msg); cm != nullptr; cm = CMSG_NXTHDR(&msg, cm)) {
     if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS) continue;
     if (cm->cmsg_len < CMSG_LEN(0)) continue;
@@ -70,21 +91,10 @@ int WireRecv(int sock, WireMessage* out) {
     for (size_t i = 0; i < count; i++) {
       int fd;
       memcpy(&fd, CMSG_DATA(cm) + i * sizeof(int), sizeof fd);
-      out->fds.push_back(fd);
+      fds.push_back(fd);
     }
   }
-  if (n == 0 && out->fds.empty()) return 0;  // EOF (a zero-length datagram is not ours)
-  bool bad = (msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) != 0 ||
-             static_cast<size_t>(n) < sizeof(WireHeader) ||
-             out->header.payload_len != static_cast<size_t>(n) - sizeof(WireHeader) ||
-             out->fds.size() > kMaxWireFds;
-  if (bad) {
-    WireCloseFds(out);
-    out->payload.clear();
-    return -EBADMSG;
-  }
-  out->payload.resize(out->header.payload_len);
-  return 1;
+  return WireParse(buf.data(), static_cast<size_t>(n), msg.msg_flags, std::move(fds), out);
 }
 
 }  // namespace bulkhead

@@ -79,6 +79,13 @@ int WireSend(int sock, WireType type, uint32_t id, uint32_t a, uint32_t b, uint6
 // non-blocking socket, -EBADMSG for a malformed message (its fds are closed), or -errno.
 int WireRecv(int sock, WireMessage* out);
 
+// The validation half of WireRecv, without a socket: `data` and `len` are the datagram as
+// recvmsg returned it, `msg_flags` its flags, `fds` every descriptor that came with it. Takes the
+// descriptors: they end up in out->fds on success and are closed otherwise. Returns 1 on a
+// message, 0 on EOF or -EBADMSG, as WireRecv does.
+int WireParse(const uint8_t* data, size_t len, int msg_flags, std::vector<int> fds,
+              WireMessage* out);
+
 // Closes every fd in the message and clears the list.
 void WireCloseFds(WireMessage* msg);
 

@@ -64,7 +64,7 @@ typedef struct bh_msg {
  * Crash report: written by the worker's handler for SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT and
  * SIGTRAP (on its alternate signal stack), before the signal's default action kills it. Built from
  * the worker's own memory only. Hostile to the host like everything else here: the host copies
- * the struct once and validates every field (lib/crash_report.ts).
+ * the struct once and validates every field (ring/crash_report.h).
  *
  * Filled in order: signo, code, addr and frame 0 (the faulting pc from the signal context), then
  * kind = BH_CRASH_MAGIC, then one frame at a time from a stack walk, frame_count raised after
