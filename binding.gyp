@@ -25,6 +25,7 @@
         "cpp/addon/zygote_handle.cc",
         "cpp/addon/channel_handle.cc",
         "cpp/addon/probe_binding.cc",
+        "cpp/addon/js_callback.cc",
         "cpp/common/wire.cc",
         "cpp/ring/host_ring.cc",
         "cpp/ring/crash_report.cc",

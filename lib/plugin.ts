@@ -198,7 +198,7 @@ export class Plugin extends EventEmitter {
   /** Use loadPlugin(). */
   constructor() {
     super();
-    this.life = new Lifecycle((from, to) => this.emit('state', { from, to }));
+    this.life = new Lifecycle((from, to) => this.emitNow('state', { from, to }));
   }
 
   get state(): PluginState { return this.life.state; }
@@ -206,6 +206,25 @@ export class Plugin extends EventEmitter {
   get name(): string { return this.v.name; }
   get version(): string { return this.v.version; }
   get functions(): readonly string[] { return this.v.functions; }
+
+  /** Events reach application listeners only after bulkhead's bookkeeping for what caused them is
+   *  done (the next tick, before any promise continuation): a listener that throws surfaces as an
+   *  uncaught exception with its own stack, as from any EventEmitter, and a listener that calls
+   *  back into the plugin (callSync included) never runs inside a drain or a pool change. */
+  private emitLater(event: string, payload: unknown): void {
+    process.nextTick(() => this.emit(event, payload));
+  }
+
+  /** 'state' changes happen inside the caller's own pause(), resume() or close(), so they are
+   *  emitted there, in order; a listener's exception still surfaces as an uncaught exception
+   *  rather than out of bulkhead's transition. */
+  private emitNow(event: string, payload: unknown): void {
+    try {
+      this.emit(event, payload);
+    } catch (e) {
+      process.nextTick(() => { throw e; });
+    }
+  }
 
   private get v(): Version {
     if (!this.current) throw new BulkheadError(ErrorCode.INVALID_STATE, 'The plugin is not loaded');
@@ -215,23 +234,23 @@ export class Plugin extends EventEmitter {
   private hooksFor(version: () => Version, limits: Required<Limits>): PoolHooks {
     const { logLinesPerCall: perCall, logLinesPerSecond: perSecond } = limits;
     return {
-      onLog: (level, message, fn) => this.emit('log', { level: LOG_LEVELS[level] ?? 'error', message, fn } satisfies LogEvent),
+      onLog: (level, message, fn) => this.emitLater('log', { level: LOG_LEVELS[level] ?? 'error', message, fn } satisfies LogEvent),
       logGate: new LogGate(perCall, perSecond, {
         counted: (n) => { this.stats.droppedLogLines += n; },
-        report: (n) => this.emit('log', {
+        report: (n) => this.emitLater('log', {
           level: 'warn', dropped: n,
           message: `bulkhead dropped ${n} log line${n === 1 ? '' : 's'} of ${version().name} over its limits (${perCall} per call, ${perSecond} per second)`,
         } satisfies LogEvent),
       }),
       onCrash: (e) => {
         if (this.current !== version()) return;
-        if (e.code === ErrorCode.SANDBOX_VIOLATION) this.emit('violation', e);
-        else this.emit('crash', e);
+        if (e.code === ErrorCode.SANDBOX_VIOLATION) this.emitLater('violation', e);
+        else this.emitLater('crash', e);
       },
-      onRestart: (info) => { if (this.current === version()) this.emit('restart', info); },
-      onQuarantine: (e) => { if (this.current === version()) this.emit('quarantine', e); },
+      onRestart: (info) => { if (this.current === version()) this.emitLater('restart', info); },
+      onQuarantine: (e) => { if (this.current === version()) this.emitLater('quarantine', e); },
       statusName: (code) => STATUS_NAMES[code] ?? `status ${code}`,
-      onSpawn: (w: Worker) => this.emit('worker', { pid: w.pid }),
+      onSpawn: (w: Worker) => this.emitLater('worker', { pid: w.pid }),
     };
   }
 
@@ -408,7 +427,7 @@ export class Plugin extends EventEmitter {
     const old = this.current!;
     this.current = next;
     if (this.life.state === 'paused') await next.pool.pause();
-    this.emit('upgrade', { from: old.version, to: next.version });
+    this.emitLater('upgrade', { from: old.version, to: next.version });
     await old.pool.close(old.resolved.limits.timeoutMs);
     old.logGate.flush();
   }

@@ -11,6 +11,7 @@
 
 #include <string>
 
+#include "addon/js_callback.h"
 #include "ring/crash_report.h"
 
 namespace bulkhead {
@@ -254,8 +255,7 @@ void ChannelHandle::OnEvent(uv_poll_t* handle, int status, int events) {
   self->ring_->ClearEvent();
   Napi::Env env = self->on_event_.Env();
   Napi::HandleScope scope(env);
-  napi_value result;
-  napi_make_callback(env, nullptr, env.Global(), self->on_event_.Value(), 0, nullptr, &result);
+  CallIntoJs(env, self->on_event_.Value(), 0, nullptr);
 }
 
 void ChannelHandle::CleanupHook(void* arg) {

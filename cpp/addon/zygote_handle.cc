@@ -14,15 +14,14 @@
 #include <string>
 #include <vector>
 
+#include "addon/js_callback.h"
 #include "common/wire.h"
 
 namespace bulkhead {
 namespace {
 
-// Calls into JS; an exception there becomes an uncaught exception, never a fatal error here.
 void Call(Napi::Env env, Napi::FunctionReference& fn, const std::initializer_list<napi_value>& args) {
-  napi_value result;
-  napi_make_callback(env, nullptr, env.Global(), fn.Value(), args.size(), args.begin(), &result);
+  CallIntoJs(env, fn.Value(), args.size(), args.begin());
 }
 
 uv_loop_t* LoopOf(Napi::Env env) {
