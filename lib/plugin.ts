@@ -347,7 +347,7 @@ export class Plugin extends EventEmitter {
     call.settled = true;
     call.cleanup?.();
     call.reject(e);
-    if (running) running.abortRunning(e);  // native code cannot be interrupted; its worker is replaced
+    if (running) running.abortRunning(e, call);  // native code cannot be interrupted; its worker is replaced
     pool.unqueue(call);
   }
 

@@ -212,12 +212,14 @@ export class Pool {
     if (i >= 0) this.workers.splice(i, 1);
     // Calls that were handed to the dead worker but never started: retried only when the caller
     // said that is safe (the worker saw their bytes, whatever it did with them).
+    // Closing: what had not finished gets the close's own error (ERR_CLOSED), as queued calls do.
     const retry: Call[] = [];
     for (const c of unstarted) {
-      if (c.idempotent) retry.push(c);
+      if (this.mode === 'closed') this.fail(c, this.refusal()!);
+      else if (c.idempotent) retry.push(c);
       else this.fail(c, new BulkheadError(ErrorCode.WORKER_LOST,
-        `${c.fnName}() was queued on worker ${w.pid}, which died before running it; pass idempotent: true to retry such calls`,
-        { fn: c.fnName, pid: w.pid, cause: error }));
+        `${c.fnName}() was handed to worker ${w.pid}, which died before finishing it for a reason of ` +
+        'another call or its own; pass idempotent: true to retry such calls', { fn: c.fnName, pid: w.pid, cause: error }));
     }
     this.queue.unshift(...retry);
     this.notifyIdle();

@@ -101,6 +101,8 @@ export class Worker {
   readonly dead: Promise<void>;
   private markDead!: () => void;
   private killError: BulkheadError | undefined;
+  /** The call a kill was aimed at; any other call it takes down only had bad timing. */
+  private killTarget: Call | undefined;
   private timer: NodeJS.Timeout | undefined;
   private timerAt = Infinity;
   private readonly hooks: WorkerHooks;
@@ -285,7 +287,7 @@ export class Worker {
     call.settled = true;
     call.cleanup?.();
     call.reject(e);
-    this.kill(e);
+    this.kill(e, call);
     return true;
   }
 
@@ -305,7 +307,7 @@ export class Worker {
     call.settled = true;
     call.cleanup?.();
     call.reject(e);
-    this.kill(e);
+    this.kill(e, call);
   }
 
   /** Timer for the earliest unsettled deadline (or CPU check); expired calls reject, a running one
@@ -345,7 +347,7 @@ export class Worker {
       c.settled = true;
       c.cleanup?.();
       c.reject(e);
-      if (i === 0) this.kill(e);
+      if (i === 0) this.kill(e, c);
     });
   }
 
@@ -366,9 +368,9 @@ export class Worker {
   }
 
   /** The running call was aborted by its caller: only killing the process stops native code. */
-  abortRunning(e: BulkheadError): void {
+  abortRunning(e: BulkheadError, call: Call): void {
     this.planned = true;
-    this.kill(e);
+    this.kill(e, call);
   }
 
   /** Stops an idle worker that is no longer needed. */
@@ -382,10 +384,12 @@ export class Worker {
     return this.killError;
   }
 
-  /** Kills the process; `reason` is what its running call gets if still unsettled. */
-  kill(reason: BulkheadError): void {
+  /** Kills the process. `target`: the call the kill is aimed at (settled already by the caller);
+   *  without one, `reason` is what its running call gets if still unsettled. */
+  kill(reason: BulkheadError, target?: Call): void {
     if (this.state === 'dead' || this.state === 'dying') return;
     this.killError = reason;
+    this.killTarget = target;
     this.state = 'dying';
     this.channel.kill();
     if (this.pid === 0) this.finish(null, {});  // never started: no exit report will come
@@ -440,10 +444,18 @@ export class Worker {
     if (this.timer) clearTimeout(this.timer);
     const unstarted = this.inflight.splice(1).filter((c) => !c.settled);
     this.inflight.length = 0;
+    // A kill aimed at one call (its deadline, budget or abort) never settles another: a call the
+    // worker reached before the signal landed goes the way of the unstarted ones (retried when
+    // idempotent, else ERR_WORKER_LOST).
+    const collateral = this.killTarget !== undefined && running !== this.killTarget;
     if (running && !running.settled) {
-      running.settled = true;
-      running.cleanup?.();
-      running.reject(error);
+      if (collateral) {
+        unstarted.unshift(running);
+      } else {
+        running.settled = true;
+        running.cleanup?.();
+        running.reject(error);
+      }
     }
     this.channel.close();
     this.markDead();
