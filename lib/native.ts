@@ -104,6 +104,41 @@ function unsupported(why: string): BulkheadError {
     `bulkhead runs on Linux x86-64 and arm64 only: ${why}`);
 }
 
+const ELF_MACHINE: Record<string, number> = { x64: 62, arm64: 183 };
+
+/** Why `file` is not an ELF binary for this architecture, or undefined when it is one. */
+function elfProblem(file: string): string | undefined {
+  let head: Buffer;
+  try {
+    head = Buffer.alloc(20);
+    const fd = fs.openSync(file, 'r');
+    try { fs.readSync(fd, head, 0, 20, 0); } finally { fs.closeSync(fd); }
+  } catch (e) {
+    return `it cannot be read (${(e as NodeJS.ErrnoException).code}); `;
+  }
+  if (head.readUInt32BE(0) !== 0x7f454c46) return 'it is not an ELF binary; ';
+  const machine = head.readUInt16LE(18);
+  return machine === ELF_MACHINE[process.arch] ? undefined : `it is built for ELF machine ${machine}, not ${process.arch}; `;
+}
+
+/** What is wrong with the helper at `file`, in words, or undefined when it can be executed. */
+function helperProblem(file: string): string | undefined {
+  let st: fs.Stats;
+  try {
+    st = fs.statSync(file);
+  } catch (e) {
+    return `is missing (expected ${file}: ${(e as NodeJS.ErrnoException).code})`;
+  }
+  if (!st.isFile()) return `is not a file (${file})`;
+  try {
+    fs.accessSync(file, fs.constants.X_OK);
+  } catch {
+    return `is not executable (${file}, mode ${(st.mode & 0o777).toString(8)}): restore its exec bit or reinstall`;
+  }
+  const elf = elfProblem(file);
+  return elf ? `cannot run here (${file}: ${elf.replace(/; $/, '')})` : undefined;
+}
+
 /** Loads the addon once; throws ERR_UNSUPPORTED_PLATFORM with what it tried when it cannot. */
 export function native(): { binding: Binding; helper: string } {
   if (loaded) return loaded;
@@ -118,13 +153,18 @@ export function native(): { binding: Binding; helper: string } {
       `No bulkhead binary for linux-${process.arch} (looked in ${ROOT}/prebuilds and ${ROOT}/build); ` +
       'run `npm rebuild bulkhead` with a C++ compiler installed', { cause: e });
   }
-  const binding = require(addonPath) as Binding;
-  const helper = path.join(path.dirname(addonPath), HELPER_NAME);
+  let binding: Binding;
   try {
-    fs.accessSync(helper, fs.constants.X_OK);
+    binding = require(addonPath) as Binding;
   } catch (e) {
     throw new BulkheadError(ErrorCode.UNSUPPORTED_PLATFORM,
-      `The zygote helper is missing beside ${addonPath} (expected ${helper})`, { cause: e });
+      `Cannot load the bulkhead binding ${addonPath}: ${(e as Error).message} (${elfProblem(addonPath) ?? ''}` +
+      'a binary for another architecture or a newer glibc than this one fails this way; run `npm rebuild bulkhead`)', { cause: e });
+  }
+  const helper = path.join(path.dirname(addonPath), HELPER_NAME);
+  const problem = helperProblem(helper);
+  if (problem) {
+    throw new BulkheadError(ErrorCode.UNSUPPORTED_PLATFORM, `The zygote helper beside ${addonPath} ${problem}`);
   }
   loaded = { binding, helper };
   return loaded;

@@ -98,6 +98,7 @@ class Runtime {
   private zygote: ZygoteHandle | undefined;
   private ready: Promise<void> | undefined;
   private readyResolve: (() => void) | undefined;
+  private readyReject: ((e: BulkheadError) => void) | undefined;
   private readonly loads = new Map<number, PendingLoad>();
   private readonly spawns = new Map<string, PendingSpawn>();
   private readonly exits = new Map<number, ExitListener>();
@@ -119,9 +120,18 @@ class Runtime {
   private start(): Promise<void> {
     if (this.ready) return this.ready;
     const { binding, helper } = native();
-    this.ready = new Promise<void>((resolve) => { this.readyResolve = resolve; });
-    this.zygote = new binding.ZygoteHandle(helper, process.env.BULKHEAD_DEBUG_ZYGOTE === '1',
-      (type, id, a, b, c, payload, fds) => this.onMessage(type, id, a, b, c, payload, fds));
+    const ready = new Promise<void>((resolve, reject) => {
+      this.readyResolve = resolve;
+      this.readyReject = reject;
+    });
+    try {
+      this.zygote = new binding.ZygoteHandle(helper, process.env.BULKHEAD_DEBUG_ZYGOTE === '1',
+        (type, id, a, b, c, payload, fds) => this.onMessage(type, id, a, b, c, payload, fds));
+    } catch (e) {
+      this.readyResolve = this.readyReject = undefined;
+      return Promise.reject(new BulkheadError(ErrorCode.ZYGOTE, `Cannot start the zygote helper ${helper}: ${(e as Error).message}`, { cause: e }));
+    }
+    this.ready = ready;
     this.hold(1);
     if (!this.exitHooked) {
       // EOF on its socket makes the zygote kill every plugin process; do it while JS still runs.
@@ -232,6 +242,7 @@ class Runtime {
         this.namespaced = b === 1;
         this.hold(-1);
         this.readyResolve?.();
+        this.readyResolve = this.readyReject = undefined;
         break;
       case Wire.LOADED: {
         const p = this.loads.get(id);
@@ -335,6 +346,10 @@ class Runtime {
 
   private onGone(): void {
     const err = new BulkheadError(ErrorCode.ZYGOTE, 'The zygote helper exited');
+    // Before it was ready: whoever awaits the start hears so now, and the next use tries afresh.
+    this.readyReject?.(new BulkheadError(ErrorCode.ZYGOTE,
+      'The zygote helper exited before it was ready (BULKHEAD_DEBUG_ZYGOTE=1 shows its stderr)'));
+    this.readyResolve = this.readyReject = undefined;
     this.zygote = undefined;
     this.ready = undefined;
     this.pending = 0;

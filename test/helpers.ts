@@ -7,7 +7,7 @@ import { loadPlugin, type LoadOptions, type Plugin } from '../lib/index';
 
 export const PLUGIN_DIR = path.join(__dirname, '..', 'build', 'Release', 'plugins');
 
-/** The ASAN+UBSAN run (npm run test:asan, scripts/test_asan.sh). */
+/** The ASAN+UBSAN run (npm run test:asan, test/run_asan.sh). */
 export const ASAN = process.env.BULKHEAD_ASAN === '1';
 
 /** A test's name, saying in the ASAN run why it is skipped there (use with it.skipIf(ASAN)). */

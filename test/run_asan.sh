@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# test_asan.sh: builds the addon and the zygote with ASAN and UBSAN in build/asan/ (build/Release,
+# run_asan.sh: builds the addon and the zygote with ASAN and UBSAN in build/asan/ (build/Release,
 # which npm test uses, is left alone) and runs the whole vitest suite against that build.
 #
 # node-gyp always builds into ./build, so build/asan/ is a package root of symlinks with a build
