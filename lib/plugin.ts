@@ -13,7 +13,7 @@ import { resolveRestart, type RestartOptions } from './restart_policy';
 import { runtime, violationError, type LoadFailure } from './runtime';
 import { callChannel } from './telemetry';
 import { readVerified, type TrustOption } from './trust';
-import { checkBytes, checkInt, checkKnownKeys, checkObject, checkSignal, checkString, invalid } from './validate';
+import { checkBytes, checkFixedBytes, checkInt, checkKnownKeys, checkObject, checkSignal, checkString, invalid } from './validate';
 import { classifyExit, type Call, type Worker } from './worker';
 
 export interface LoadOptions {
@@ -272,9 +272,15 @@ export class Plugin extends EventEmitter {
     const refusal = v.pool.refusal();
     if (refusal) throw refusal;
     const name = checkString(fn, 'fn');
-    const bytes = checkBytes(input, 'input');
+    // Every option is read once, before the input is looked at: a getter cannot change the input
+    // after its checks (its length, above all) have passed.
     const o = checkObject(options, 'options');
     checkKnownKeys(o, 'options', sync ? ['timeoutMs'] : ['signal', 'timeoutMs', 'idempotent']);
+    const timeoutMs = checkInt(o.timeoutMs, 'options.timeoutMs', 1, 2 ** 31 - 1, v.resolved.limits.timeoutMs);
+    const signal = checkSignal(o.signal, 'options.signal');
+    const idempotent = o.idempotent;
+    if (idempotent !== undefined && typeof idempotent !== 'boolean') throw invalid('a boolean', 'options.idempotent', idempotent);
+    const bytes = checkFixedBytes(input, 'input');
     const index = v.fnIndex.get(name);
     if (index === undefined) {
       throw new BulkheadError(ErrorCode.UNKNOWN_FUNCTION,
@@ -284,10 +290,7 @@ export class Plugin extends EventEmitter {
       throw new BulkheadError(ErrorCode.INPUT_TOO_LARGE,
         `Input of ${bytes.byteLength} bytes exceeds limits.maxInputBytes (${v.resolved.limits.maxInputBytes})`, { fn: name });
     }
-    const timeoutMs = checkInt(o.timeoutMs, 'options.timeoutMs', 1, 2 ** 31 - 1, v.resolved.limits.timeoutMs);
-    const signal = checkSignal(o.signal, 'options.signal');
-    if (o.idempotent !== undefined && typeof o.idempotent !== 'boolean') throw invalid('a boolean', 'options.idempotent', o.idempotent);
-    return { v, name, index, bytes, timeoutMs, signal, idempotent: o.idempotent === true };
+    return { v, name, index, bytes, timeoutMs, signal, idempotent: idempotent === true };
   }
 
   /** A call record; settling it marks it settled before `resolve`/`reject` run. */

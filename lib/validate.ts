@@ -52,6 +52,20 @@ export function checkBytes(v: unknown, what: string): Uint8Array {
   return v;
 }
 
+const EMPTY = new Uint8Array(0);
+
+/** Bytes whose length cannot change under the call: a view of a resizable ArrayBuffer or a growable
+ *  SharedArrayBuffer is refused; a view of a detached buffer is empty. */
+export function checkFixedBytes(v: unknown, what: string): Uint8Array {
+  const bytes = checkBytes(v, what);
+  const buffer = bytes.buffer as ArrayBufferLike & { resizable?: boolean; growable?: boolean };
+  if (buffer.resizable === true || buffer.growable === true) {
+    throw invalid('a Uint8Array over a fixed-length buffer', what,
+      `a view of a ${buffer.resizable ? 'resizable ArrayBuffer' : 'growable SharedArrayBuffer'}`);
+  }
+  return bytes.byteLength === 0 ? EMPTY : bytes;
+}
+
 export function checkSignal(v: unknown, what: string): AbortSignal | undefined {
   if (v === undefined) return undefined;
   if (!(v instanceof AbortSignal)) throw invalid('an AbortSignal', what, v);
