@@ -454,7 +454,9 @@ export class Pool {
     const lost = () => this.fail(call, w.failure ?? new BulkheadError(ErrorCode.WORKER_CRASHED,
       `Worker ${w.pid} died during ${call.fnName}()`, { fn: call.fnName, pid: w.pid, signal: null }));
     while (!call.settled) {
-      const r = w.channel.wait(call.deadlineNs, spinNs);
+      // Wake for the earliest deadline on this worker, not only ours: a call ahead of us that
+      // overruns is expired (and its worker killed) at its own deadline, never at ours.
+      const r = w.channel.wait(Math.min(call.deadlineNs, w.nextDeadlineNs()), spinNs);
       if (r === RingResult.OK) {
         if (!w.pump()) lost();
       } else if (r === RingResult.TIMED_OUT) {

@@ -313,8 +313,7 @@ export class Worker {
   /** Timer for the earliest unsettled deadline (or CPU check); expired calls reject, a running one
    *  kills the worker. */
   private armTimer(candidateNs: number): void {
-    let next = Math.min(candidateNs, this.inflight.length > 0 ? this.cpuCheckAtNs : Infinity);
-    for (const c of this.inflight) if (!c.settled && c.deadlineNs < next) next = c.deadlineNs;
+    const next = Math.min(candidateNs, this.inflight.length > 0 ? this.cpuCheckAtNs : Infinity, this.nextDeadlineNs());
     if (next >= this.timerAt && this.timer) return;  // an earlier timer re-arms when it fires
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
@@ -337,6 +336,13 @@ export class Worker {
     if (this.state === 'dying') return;
     this.expireOverdue(now);
     this.armTimer(Infinity);
+  }
+
+  /** The earliest deadline of a call on this worker not yet settled (Infinity: none). */
+  nextDeadlineNs(): number {
+    let next = Infinity;
+    for (const c of this.inflight) if (!c.settled && c.deadlineNs < next) next = c.deadlineNs;
+    return next;
   }
 
   /** Rejects every call past its deadline; an overdue running call takes the worker with it. */
