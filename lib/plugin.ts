@@ -14,7 +14,7 @@ import { runtime, violationError, type LoadFailure } from './runtime';
 import { callChannel } from './telemetry';
 import { readVerified, type TrustOption } from './trust';
 import { checkBytes, checkFixedBytes, checkInt, checkKnownKeys, checkObject, checkSignal, checkString, invalid } from './validate';
-import { classifyExit, type Call, type Worker } from './worker';
+import { classifyExit, monotonicNs, type Call, type Worker } from './worker';
 
 export interface LoadOptions {
   /** How the plugin's bytes are checked before anything of them runs. Required. */
@@ -297,7 +297,7 @@ export class Plugin extends EventEmitter {
   private newCall(fn: number, fnName: string, input: Uint8Array, timeoutMs: number, idempotent: boolean,
                   resolve: (out: Uint8Array) => void, reject: (e: BulkheadError) => void): Call {
     const call: Call = {
-      id: this.nextCallId++ >>> 0, fn, fnName, input, timeoutMs, deadlineNs: 0, idempotent, settled: false,
+      id: this.nextCallId++ >>> 0, fn, fnName, input, timeoutMs, deadlineNs: monotonicNs() + timeoutMs * 1e6, idempotent, settled: false,
       resolve: (out) => { call.settled = true; resolve(out); },
       reject: (e) => { call.settled = true; reject(e); },
     };

@@ -10,7 +10,7 @@ import { RestartPolicy, type RestartOptions } from './restart_policy';
 import { runtime, violationError } from './runtime';
 import { quarantineChannel, workerExitChannel, workerSpawnChannel } from './telemetry';
 import { checkInt, checkKnownKeys, checkObject, invalid } from './validate';
-import { Worker, type Call } from './worker';
+import { monotonicNs, Worker, type Call } from './worker';
 
 export interface PoolOptions {
   /** Workers kept warm. Default 1. */
@@ -82,6 +82,7 @@ export function cgroupLimitsFor(limits: Required<Limits>, threads: number, poolM
 export class Pool {
   readonly workers: Worker[] = [];
   private readonly queue: Call[] = [];
+  private queueTimer: NodeJS.Timeout | undefined;
   private nextWorkerId = 1;
   private mode: 'running' | 'paused' | 'draining' | 'closed' | 'quarantined' = 'running';
   private quarantineError: BulkheadError | undefined;
@@ -310,7 +311,33 @@ export class Pool {
     this.queue.push(call);
     this.ensureMin();
     this.dispatch();
+    this.armQueueTimer();
     return undefined;
+  }
+
+  /** Queued calls keep the deadline they got at submission: none waits past it, whatever the
+   *  pool is doing (starting workers, backing off, paused). */
+  private armQueueTimer(): void {
+    if (this.queueTimer) return;
+    let next = Infinity;
+    for (const c of this.queue) if (!c.settled && c.deadlineNs < next) next = c.deadlineNs;
+    if (next === Infinity) return;
+    this.queueTimer = setTimeout(() => {
+      this.queueTimer = undefined;
+      this.expireQueued();
+      this.armQueueTimer();
+    }, Math.max(0, Math.ceil((next - monotonicNs()) / 1e6)));
+    this.queueTimer.unref();
+  }
+
+  private expireQueued(now = monotonicNs()): void {
+    for (const c of [...this.queue]) {
+      if (c.settled || c.deadlineNs > now) continue;
+      this.unqueue(c);
+      this.fail(c, new BulkheadError(ErrorCode.TIMEOUT,
+        `${c.fnName}() waited for a worker past its deadline (${c.timeoutMs} ms from the call); it never ran`,
+        { fn: c.fnName, reason: 'queued' }));
+    }
   }
 
   /** Whether `waiting` calls justify starting another worker now. */
@@ -334,6 +361,7 @@ export class Pool {
    *  for the new worker (or a freed one) instead of piling up behind a busy one. */
   dispatch(): void {
     if (this.mode !== 'running') return;
+    this.expireQueued();
     while (this.queue.length > 0) {
       const c = this.queue[0];
       if (c.settled) { this.queue.shift(); continue; }
@@ -420,6 +448,7 @@ export class Pool {
     this.mode = 'closed';
     clearInterval(this.idleTimer);
     if (this.backoffTimer) clearTimeout(this.backoffTimer);
+    if (this.queueTimer) clearTimeout(this.queueTimer);
     for (const c of this.queue.splice(0)) this.fail(c, e);
     const deaths = this.workers.map((w) => {
       w.kill(e);

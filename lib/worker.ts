@@ -17,7 +17,8 @@ export interface Call {
   fnName: string;
   input: Uint8Array;
   timeoutMs: number;
-  /** Set when the call reaches a worker: the deadline counts from there, not from the queue. */
+  /** CLOCK_MONOTONIC deadline, counted from the call itself (a queued call's included); 0 until
+   *  set, for calls the pool makes itself (counted from reaching a worker). */
   deadlineNs: number;
   /** The caller allows a retry on another worker if this one dies before running it. */
   idempotent: boolean;
@@ -146,7 +147,7 @@ export class Worker {
 
   /** Queues a call on the ring; false when the ring is full right now. */
   submit(call: Call): boolean {
-    call.deadlineNs = monotonicNs() + call.timeoutMs * 1e6;
+    if (call.deadlineNs === 0) call.deadlineNs = monotonicNs() + call.timeoutMs * 1e6;
     const r = this.channel.submit(call.id, call.fn, call.input, call.deadlineNs);
     if (r === RingResult.FULL) return false;
     if (r !== RingResult.OK) {
@@ -168,7 +169,7 @@ export class Worker {
    * settled by pump() or by the worker's death); a protocol error settles it at once.
    */
   callDirect(call: Call, spinNs: number): Buffer | number {
-    call.deadlineNs = monotonicNs() + call.timeoutMs * 1e6;
+    if (call.deadlineNs === 0) call.deadlineNs = monotonicNs() + call.timeoutMs * 1e6;
     this.inflight.push(call);
     const r = this.channel.call(call.id, call.fn, call.input, call.deadlineNs, spinNs);
     if (typeof r !== 'number') {
