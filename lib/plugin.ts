@@ -194,6 +194,9 @@ export class Plugin extends EventEmitter {
   private nextCallId = 1;
   private spinCooldown = 0;
   private readonly stats = { calls: 0, failures: 0, droppedLogLines: 0 };
+  /** upgrade(): versions still loading, and the loaded one under its health check. */
+  private readonly upgrades = new Set<Promise<Version>>();
+  private candidate: Version | undefined;
 
   /** Use loadPlugin(). */
   constructor() {
@@ -224,6 +227,11 @@ export class Plugin extends EventEmitter {
     } catch (e) {
       process.nextTick(() => { throw e; });
     }
+  }
+
+  /** Read where an await may have let close() or destroy() run (TypeScript narrows state otherwise). */
+  private get closed(): boolean {
+    return this.life.state === 'terminated';
   }
 
   private get v(): Version {
@@ -412,21 +420,35 @@ export class Plugin extends EventEmitter {
       if (hc.expect !== undefined) checkBytes(hc.expect, 'options.healthCheck.expect');
     }
     let next: Version;
+    const loading = loadVersion(file, options, (v, limits) => this.hooksFor(v, limits));
+    this.upgrades.add(loading);
     try {
-      next = await loadVersion(file, options, (v, limits) => this.hooksFor(v, limits));
+      next = await loading;
     } catch (e) {
       throw new BulkheadError(ErrorCode.UPGRADE_FAILED, `Upgrade to ${file} failed while loading: ${(e as Error).message}; ${this.name} ${this.version} keeps serving`,
         { reason: 'load', cause: e });
+    } finally {
+      this.upgrades.delete(loading);
     }
+    const closedMeanwhile = async () => {
+      await next.pool.destroy();
+      return new BulkheadError(ErrorCode.CLOSED, `The plugin was closed during upgrade(); the new version ${next.version} was stopped too`);
+    };
+    if (this.closed) throw await closedMeanwhile();
+    this.candidate = next;
     if (hc) {
       try {
         await this.healthCheck(next, hc as NonNullable<UpgradeOptions['healthCheck']>);
       } catch (e) {
+        this.candidate = undefined;
+        if (this.closed) throw await closedMeanwhile();
         await next.pool.destroy();
         throw new BulkheadError(ErrorCode.UPGRADE_FAILED, `Upgrade to ${file} failed its health check: ${(e as Error).message}; ${this.name} ${this.version} keeps serving`,
           { reason: 'health-check', cause: e });
       }
     }
+    this.candidate = undefined;
+    if (this.closed) throw await closedMeanwhile();
     const old = this.current!;
     this.current = next;
     if (this.life.state === 'paused') await next.pool.pause();
@@ -477,15 +499,22 @@ export class Plugin extends EventEmitter {
     if (this.life.state === 'terminated') return;
     const grace = checkInt(graceMs, 'graceMs', 0, 2 ** 31 - 1, this.current?.resolved.limits.timeoutMs ?? 0);
     this.life.to('terminated', 'close');
-    await this.current?.pool.close(grace);
+    await Promise.all([this.current?.pool.close(grace), this.stopUpgrades()]);
     this.current?.logGate.flush();
+  }
+
+  /** close() and destroy() during upgrade() end the new version too: the one being checked now,
+   *  and the one still loading once its load settles (upgrade() sees the state and stops it). */
+  private async stopUpgrades(): Promise<void> {
+    await this.candidate?.pool.destroy();
+    await Promise.all([...this.upgrades].map((p) => p.then((v) => v.pool.destroy(), () => undefined)));
   }
 
   /** Kills everything now; in-flight and queued calls reject with ERR_CLOSED. */
   async destroy(): Promise<void> {
     if (this.life.state === 'terminated') return;
     this.life.to('terminated', 'destroy');
-    await this.current?.pool.destroy();
+    await Promise.all([this.current?.pool.destroy(), this.stopUpgrades()]);
     this.current?.logGate.flush();
   }
 
