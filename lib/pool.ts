@@ -138,8 +138,10 @@ export class Pool {
     });
   }
 
+  /** Calls handed to a worker and not settled yet (an aborted or expired call a worker still
+   *  runs is no longer anyone's). */
   get inflight(): number {
-    return this.workers.reduce((n, w) => n + w.inflight.length, 0);
+    return this.workers.reduce((n, w) => n + w.inflight.filter((c) => !c.settled).length, 0);
   }
 
   get queued(): number {
