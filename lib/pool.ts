@@ -83,6 +83,7 @@ export class Pool {
   readonly workers: Worker[] = [];
   private readonly queue: Call[] = [];
   private queueTimer: NodeJS.Timeout | undefined;
+  private queueTimerAt = Infinity;
   private nextWorkerId = 1;
   private mode: 'running' | 'paused' | 'draining' | 'closed' | 'quarantined' = 'running';
   private quarantineError: BulkheadError | undefined;
@@ -180,9 +181,9 @@ export class Pool {
     this.stats.spawned++;
     const t0 = performance.now();
     return runtime.spawn(this.template.pluginId, w.id, w.channel.fds()).then(
-      (pidfd) => {
+      ({ pidfd, pid }) => {
         this.pendingSpawns--;
-        w.attach(pidfd);
+        w.attach(pidfd, pid);
         if (w.state !== 'ready') return;
         this.hooks.onSpawn(w);
         if (workerSpawnChannel.hasSubscribers) {
@@ -225,6 +226,7 @@ export class Pool {
         'another call or its own; pass idempotent: true to retry such calls', { fn: c.fnName, pid: w.pid, cause: error }));
     }
     this.queue.unshift(...retry);
+    this.armQueueTimer();
     this.notifyIdle();
     if (this.mode === 'closed' || this.templateLost) {
       const e = this.refusal()!;
@@ -320,10 +322,13 @@ export class Pool {
   /** Queued calls keep the deadline they got at submission: none waits past it, whatever the
    *  pool is doing (starting workers, backing off, paused). */
   private armQueueTimer(): void {
-    if (this.queueTimer) return;
     let next = Infinity;
     for (const c of this.queue) if (!c.settled && c.deadlineNs < next) next = c.deadlineNs;
+    if (this.queueTimer && next >= this.queueTimerAt) return;  // the timer set is early enough
+    if (this.queueTimer) clearTimeout(this.queueTimer);
+    this.queueTimer = undefined;
     if (next === Infinity) return;
+    this.queueTimerAt = next;
     this.queueTimer = setTimeout(() => {
       this.queueTimer = undefined;
       this.expireQueued();
@@ -482,8 +487,8 @@ export class Pool {
       throw new BulkheadError(ErrorCode.NOT_READY, `The worker's ring is full; retry later or use call()`, { fn: call.fnName });
     }
     // The event loop cannot run here, so nothing else will settle the call once the worker is gone.
-    const lost = () => this.fail(call, w.failure ?? new BulkheadError(ErrorCode.WORKER_CRASHED,
-      `Worker ${w.pid} died during ${call.fnName}()`, { fn: call.fnName, pid: w.pid, signal: null }));
+    const lost = () => this.fail(call, w.failureFor(call) ?? new BulkheadError(ErrorCode.WORKER_LOST,
+      `Worker ${w.pid} died before ${call.fnName}() finished`, { fn: call.fnName, pid: w.pid }));
     while (!call.settled) {
       // Wake for the earliest deadline on this worker, not only ours: a call ahead of us that
       // overruns is expired (and its worker killed) at its own deadline, never at ours.

@@ -39,7 +39,7 @@ interface PendingLoad {
 }
 
 interface PendingSpawn {
-  resolve(pidfd: number): void;
+  resolve(worker: { pidfd: number; pid: number }): void;
   reject(e: BulkheadError): void;
 }
 
@@ -108,6 +108,9 @@ class Runtime {
   private readonly violations = new Map<number, Violation>();
   /** Why a loaded template was killed for breaking the protocol, by plugin id. */
   private readonly protocolErrors = new Map<number, string>();
+  /** Exit reports of workers nobody watched yet (one that died right after it was spawned, before
+   *  its pool attached it); cleared when a new worker gets the same pid. Bounded. */
+  private readonly earlyExits = new Map<number, { status: number; cause: ExitCause }>();
   private nextPluginId = 1;
   private namespaced = false;
   private pending = 0;
@@ -169,9 +172,9 @@ class Runtime {
 
   /** `deadlineMs`: a template that has not answered by then is killed as broken (0: the
    *  monitor's default, 10 s). */
-  async spawn(pluginId: number, workerId: number, fds: [number, number], deadlineMs = 0): Promise<number> {
+  async spawn(pluginId: number, workerId: number, fds: [number, number], deadlineMs = 0): Promise<{ pidfd: number; pid: number }> {
     await this.start();
-    return new Promise<number>((resolve, reject) => {
+    return new Promise<{ pidfd: number; pid: number }>((resolve, reject) => {
       const key = `${pluginId}:${workerId}`;
       this.spawns.set(key, { resolve, reject });
       this.hold(1);
@@ -192,8 +195,15 @@ class Runtime {
     for (const key of [...this.spawns.keys()]) if (key.startsWith(prefix)) this.failSpawn(key, e);
   }
 
-  /** Calls `listener` once when process `pid` (a worker) is reaped. */
+  /** Calls `listener` once when process `pid` (a worker) is reaped, at once (on the next
+   *  microtask) when its exit report came before anyone watched for it. */
   watchExit(pid: number, listener: ExitListener): void {
+    const early = this.earlyExits.get(pid);
+    if (early) {
+      this.earlyExits.delete(pid);
+      queueMicrotask(() => listener(early.status, early.cause));
+      return;
+    }
     this.exits.set(pid, listener);
   }
 
@@ -289,7 +299,8 @@ class Runtime {
         }
         this.spawns.delete(key);
         this.hold(-1);
-        s.resolve(fds[0]);
+        this.earlyExits.delete(b);
+        s.resolve({ pidfd: fds[0], pid: b });
         break;
       }
       case Wire.SPAWN_ERROR:
@@ -320,6 +331,9 @@ class Runtime {
     if (l) {
       this.exits.delete(pid);
       l(status, { violation, oomKills });
+    } else if (pluginId === 0 && pid > 0) {
+      if (this.earlyExits.size >= MAX_UNCLAIMED_VIOLATIONS) this.earlyExits.delete(this.earlyExits.keys().next().value!);
+      this.earlyExits.set(pid, { status, cause: { violation, oomKills } });
     }
     if (pluginId === 0) return;
     const p = this.loads.get(pluginId);
@@ -352,9 +366,10 @@ class Runtime {
     this.readyResolve = this.readyReject = undefined;
     this.zygote = undefined;
     this.ready = undefined;
-    this.pending = 0;
     for (const id of [...this.loads.keys()]) this.failLoad(id, err);
     for (const key of [...this.spawns.keys()]) this.failSpawn(key, err);
+    this.pending = 0;  // after the fails above, which each release their hold
+    this.earlyExits.clear();
     const exits = [...this.exits.values()];
     const templates = [...this.templateExits.values()];
     this.exits.clear();

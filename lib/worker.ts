@@ -133,13 +133,15 @@ export class Worker {
   }
 
   /** The pidfd arrived: the worker exists. */
-  attach(pidfd: number): void {
+  /** `pid`: as the monitor reported it (the pidfd cannot tell once the process is reaped). */
+  attach(pidfd: number, pid: number): void {
     if (this.state === 'dead') {  // killed before it existed
       native().binding.pidfdKill(pidfd);
+      native().binding.closeFd(pidfd);
       return;
     }
     this.channel.setPidfd(pidfd);
-    this.pid = native().binding.pidOfPidfd(pidfd);
+    this.pid = pid;
     if (this.state === 'starting') this.state = 'ready';
     this.paused = false;
     runtime.watchExit(this.pid, (status, cause) => this.onExit(status, cause));
@@ -386,9 +388,9 @@ export class Worker {
     this.kill(new BulkheadError(ErrorCode.CLOSED, `Worker ${this.pid} retired`));
   }
 
-  /** Why the host killed it, once it did. */
-  get failure(): BulkheadError | undefined {
-    return this.killError;
+  /** Why the host killed it, if the kill concerns `call` (aimed at it, or at the whole worker). */
+  failureFor(call: Call): BulkheadError | undefined {
+    return this.killTarget === undefined || this.killTarget === call ? this.killError : undefined;
   }
 
   /** Kills the process. `target`: the call the kill is aimed at (settled already by the caller);

@@ -26,6 +26,22 @@ describe('a queued call', () => {
     }
   });
 
+  it('queued after one with a later deadline still rejects at its own', async () => {
+    const p = await load('echo', { pool: { size: 1 } });
+    try {
+      await p.pause();
+      const long = p.call('echo', bytes('long'), { timeoutMs: 30_000 });
+      const t0 = performance.now();
+      const e = await rejectionOf(p.call('echo', bytes('short'), { timeoutMs: 100 }));
+      expect(e.code).toBe(ErrorCode.TIMEOUT);
+      expect(performance.now() - t0).toBeLessThan(2000);
+      p.resume();
+      expect(text(await long)).toBe('long');
+    } finally {
+      await p.close();
+    }
+  });
+
   it('behind a busy worker that cannot grow: its deadline counts from the call, not from reaching the worker', async () => {
     const p = await load('hostile', { pool: { size: 1 } });
     try {

@@ -26,7 +26,7 @@ enum class WireType : uint32_t {
   // zygote -> host (and template -> zygote, re-stamped by the zygote)
   kLoaded = 10,     // id=plugin, a=template pid; payload=name\0version\0fn\0fn\0...
   kLoadError = 11,  // id=plugin, a=LoadErrorKind; payload=message
-  kSpawned = 12,    // id=plugin, a=worker; fds=[pidfd]
+  kSpawned = 12,    // id=plugin, a=worker, b=its pid (the monitor checked it); fds=[pidfd]
   kSpawnError = 13, // id=plugin, a=worker, b=errno; payload=reason (may be empty)
   kExited = 14,     // a=pid, b=wait status, c=plugin id or 0; payload=u64 OOM kills its cgroup counted
   kViolation = 15,  // id=plugin, a=pid, b=syscall nr, c=audit arch; payload=ViolationArgs.

@@ -98,6 +98,14 @@ pid_t PidOfPidfd(int fd) {
   return pid > 0 ? static_cast<pid_t>(pid) : -1;
 }
 
+bool IsPidfdOfGone(int fd) {
+  if (LinkTarget(fd) != "anon_inode:[pidfd]" && LinkTarget(fd).rfind("pidfd:", 0) != 0) return false;
+  char path[64];
+  std::string info;
+  snprintf(path, sizeof path, "/proc/self/fdinfo/%d", fd);
+  return ReadSmallFile(path, &info) && info.find("\nPid:\t-1") != std::string::npos;
+}
+
 bool IsSeccompListener(int fd) { return LinkTarget(fd) == "anon_inode:seccomp notify"; }
 
 std::vector<pid_t> OwnChildren() {

@@ -27,6 +27,9 @@ bool ParseStatPgrp(const std::string& stat, pid_t* pgrp);
 // The pid a pidfd refers to, or -1 if `fd` is not a pidfd of a live process of our namespace.
 pid_t PidOfPidfd(int fd);
 
+// True if `fd` is a pidfd whose process is gone (exited and reaped).
+bool IsPidfdOfGone(int fd);
+
 // True if `fd` is a seccomp user-notification listener.
 bool IsSeccompListener(int fd);
 

@@ -113,6 +113,14 @@ void LoadError(uint32_t plugin_id, LoadErrorKind kind, const std::string& msg) {
   SendHost(WireType::kLoadError, plugin_id, static_cast<uint32_t>(kind), 0, 0, msg.data(), msg.size());
 }
 
+// A load that fails before any template exists: the host settles a load on the exit report that
+// follows its error, so one comes here too (pid 0: no process).
+void FailLoadEarly(uint32_t plugin_id, const std::string& msg) {
+  LoadError(plugin_id, LoadErrorKind::kSandbox, msg);
+  const uint64_t no_oom = 0;
+  SendHost(WireType::kExited, plugin_id, 0, 0, plugin_id, &no_oom, sizeof no_oom);
+}
+
 void Remove(uint32_t plugin, uint32_t worker) {
   CgroupResult r = worker == kWholePlugin ? g_cgroups->RemovePlugin(plugin) : g_cgroups->RemoveWorker(plugin, worker);
   if (r.status == CgroupStatus::kBusy) g_removals.push_back({plugin, worker, 0});
@@ -164,12 +172,12 @@ void BreakTemplate(Template& t, const std::string& why) {
 void HandleLoad(WireMessage& msg) {
   const uint32_t id = msg.header.id;
   if (msg.fds.size() != 1 || g_templates.count(id) != 0) {
-    LoadError(id, LoadErrorKind::kSandbox, "malformed load request");
+    FailLoadEarly(id, "malformed load request");
     return;
   }
   SandboxSpec spec;
   if (!DecodeSandboxSpec(msg.payload.data(), msg.payload.size(), &spec)) {
-    LoadError(id, LoadErrorKind::kSandbox, "malformed sandbox spec");
+    FailLoadEarly(id, "malformed sandbox spec");
     return;
   }
   CgroupLimits plugin_limits;
@@ -178,13 +186,13 @@ void HandleLoad(WireMessage& msg) {
   CgroupLimitResults applied;
   CgroupResult cr = g_cgroups->AddPlugin(id, plugin_limits, &applied);
   if (cr.status == CgroupStatus::kFailed || cr.status == CgroupStatus::kInvalid) {
-    LoadError(id, LoadErrorKind::kSandbox, "cgroup: " + cr.reason);
+    FailLoadEarly(id, "cgroup: " + cr.reason);
     g_cgroups->RemovePlugin(id);
     return;
   }
   int sv[2];
   if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) {
-    LoadError(id, LoadErrorKind::kSandbox, std::string("socketpair: ") + strerror(errno));
+    FailLoadEarly(id, std::string("socketpair: ") + strerror(errno));
     g_cgroups->RemovePlugin(id);
     return;
   }
@@ -199,7 +207,7 @@ void HandleLoad(WireMessage& msg) {
   close(sv[1]);
   if (pid < 0) {
     close(sv[0]);
-    LoadError(id, LoadErrorKind::kSandbox, std::string("fork: ") + strerror(errno));
+    FailLoadEarly(id, std::string("fork: ") + strerror(errno));
     g_cgroups->RemovePlugin(id);
     return;
   }
@@ -210,7 +218,7 @@ void HandleLoad(WireMessage& msg) {
       WireSend(sv[0], WireType::kGo, id, 0, 0, 0, nullptr, 0, nullptr, 0) != 0) {
     kill(pid, SIGKILL);
     close(sv[0]);
-    LoadError(id, LoadErrorKind::kSandbox, "cgroup: " + (placed.ok() ? std::string("cannot start the template") : placed.reason));
+    FailLoadEarly(id, "cgroup: " + (placed.ok() ? std::string("cannot start the template") : placed.reason));
     g_removals.push_back({id, kWholePlugin, 0});
     return;
   }
@@ -268,6 +276,8 @@ void HandleSpawn(WireMessage& msg) {
   int rc = WireSend(t.sock, WireType::kSpawn, msg.header.id, msg.header.a, 0, 0, nullptr, 0,
                     msg.fds.data(), msg.fds.size());
   if (rc != 0) {
+    Remove(t.plugin_id, cgroup);
+    t.spawn_cgroups.erase(msg.header.a);
     SendHost(WireType::kSpawnError, msg.header.id, msg.header.a, static_cast<uint32_t>(-rc), 0);
     return;
   }
@@ -279,7 +289,7 @@ void HandleHost() {
     WireMessage msg;
     int rc = WireRecv(kHostFd, &msg);
     if (rc == -EAGAIN) return;
-    if (rc == 0) Shutdown();
+    if (rc == 0 || (rc < 0 && rc != -EBADMSG)) Shutdown();  // the host is gone, or its socket is
     if (rc < 0) continue;
     switch (static_cast<WireType>(msg.header.type)) {
       case WireType::kLoad: HandleLoad(msg); break;
@@ -353,12 +363,22 @@ void HandleTemplateMessage(Template& t, WireMessage& msg) {
         return;
       }
       if (type == WireType::kLoadError && msg.fds.empty()) {
-        t.phase = Phase::kEnded;
         SendHost(WireType::kLoadError, t.plugin_id, msg.header.a, 0, 0, msg.payload.data(), msg.payload.size());
+        KillTemplate(t);  // a failed load is over: nothing of it runs on
         return;
       }
       break;
     case Phase::kServing:
+      if (type == WireType::kSpawned && msg.fds.size() == 1 && t.open_spawns.count(msg.header.a) != 0 &&
+          t.clones_unreported > 0 && IsPidfdOfGone(msg.fds[0])) {
+        // A worker that died at once (and is reaped already): a failed spawn, not a lie.
+        t.clones_unreported--;
+        t.open_spawns.erase(msg.header.a);
+        Remove(t.plugin_id, t.spawn_cgroups[msg.header.a]);
+        t.spawn_cgroups.erase(msg.header.a);
+        SendHost(WireType::kSpawnError, t.plugin_id, msg.header.a, ECHILD, 0);
+        return;
+      }
       if (type == WireType::kSpawned) {
         std::string why = CheckSpawned(t, msg);
         if (!why.empty()) return BreakTemplate(t, why);
@@ -371,7 +391,7 @@ void HandleTemplateMessage(Template& t, WireMessage& msg) {
                    placed.reason.data(), std::min(placed.reason.size(), kMaxWirePayload));
           return;
         }
-        SendHost(WireType::kSpawned, t.plugin_id, msg.header.a, 0, 0, nullptr, 0, msg.fds.data(), 1);
+        SendHost(WireType::kSpawned, t.plugin_id, msg.header.a, static_cast<uint32_t>(pid), 0, nullptr, 0, msg.fds.data(), 1);
         g_want_spares = true;
         return;
       }
@@ -399,9 +419,8 @@ void HandleTemplate(Template& t, int budget) {
     WireMessage msg;
     int rc = WireRecv(t.sock, &msg);
     if (rc == -EAGAIN) return;
-    if (rc == 0 || (rc < 0 && rc != -EBADMSG)) {  // it exited, or its end is unusable
-      close(t.sock);
-      t.sock = -1;
+    if (rc == 0 || (rc < 0 && rc != -EBADMSG)) {  // it exited, or closed its end: either way it is over
+      KillTemplate(t);
       return;
     }
     if (rc < 0) return BreakTemplate(t, "sent a malformed message");
