@@ -55,6 +55,9 @@ export const ErrorCode = {
   CLOSED: 'ERR_CLOSED',
   /** No worker is ready for a synchronous call. */
   NOT_READY: 'ERR_NOT_READY',
+  /** The host ran out of something a worker needs (descriptors, memory for its ring): the worker
+   *  was not started, and is tried again shortly. */
+  RESOURCES: 'ERR_RESOURCES',
   /** The zygote helper failed or died. */
   ZYGOTE: 'ERR_ZYGOTE',
   /** bulkhead does not run on this platform. */

@@ -60,6 +60,8 @@ export interface PoolTemplate {
 }
 
 const MAX_INFLIGHT_PER_WORKER = 1024;
+// A worker the host could not set up (descriptors or memory short) is tried again after this.
+const SHORTAGE_RETRY_MS = 100;
 
 /** The cgroup limits the monitor applies for a plugin with these limits and pool: each worker
  *  gets the plugin's memory budget and CPU quota, and its own thread plus the threads its policy
@@ -164,7 +166,30 @@ export class Pool {
   }
 
   private spawn(): Promise<void> {
-    const w = new Worker(this.nextWorkerId++, this.limits.maxInputBytes, this.limits.maxOutputBytes, {
+    let w: Worker;
+    try {
+      w = this.newWorker();
+    } catch (e) {
+      return Promise.reject(this.failedStart(e));
+    }
+    return this.start1(w);
+  }
+
+  /** A worker that could not even be set up on the host's side (its ring or eventfd: descriptors or
+   *  memory ran out): a failed start, retried after SHORTAGE_RETRY_MS. While no worker
+   *  exists to serve them, waiting calls get the typed error at once instead of their deadline. */
+  private failedStart(cause: unknown): BulkheadError {
+    const e = new BulkheadError(ErrorCode.RESOURCES,
+      `Cannot start a worker of ${this.template.name}: ${(cause as Error).message}`, { cause });
+    // Not the plugin's fault, so no crash is counted; the retry waits, so a shortage never spins.
+    this.backoffUntil = Math.max(this.backoffUntil, performance.now() + SHORTAGE_RETRY_MS);
+    if (this.workers.length === 0) for (const c of this.queue.splice(0)) this.fail(c, e);
+    queueMicrotask(() => this.ensureMin());
+    return e;
+  }
+
+  private newWorker(): Worker {
+    return new Worker(this.nextWorkerId++, this.limits.maxInputBytes, this.limits.maxOutputBytes, {
       onLog: this.hooks.onLog,
       logGate: this.hooks.logGate,
       onDead: (worker, error, unstarted) => this.onDead(worker, error, unstarted),
@@ -176,6 +201,9 @@ export class Pool {
         this.dispatch();
       },
     }, this.limits.cpuTimeMs, this.writeBudget);
+  }
+
+  private start1(w: Worker): Promise<void> {
     this.workers.push(w);
     this.pendingSpawns++;
     this.stats.spawned++;

@@ -1,0 +1,49 @@
+// fd_shortage.test.ts: a host out of descriptors when a worker is needed: no untyped Error, none
+// thrown at an unrelated call (the failed start is ERR_RESOURCES, retried shortly), and once
+// descriptors are free the pool starts its workers and serves again. In a child process, which
+// fills its own descriptor table.
+import { spawnSync } from 'node:child_process';
+import * as path from 'node:path';
+
+import { describe, expect, it } from 'vitest';
+
+import { pluginPath, sha256Of } from './helpers';
+
+describe('descriptor shortage', () => {
+  it('at growth: nothing untyped is thrown at any call, the call is served by the busy worker, and the pool grows again once descriptors are free', () => {
+    const script = `
+      const fs = require('node:fs');
+      const { loadPlugin } = require(${JSON.stringify(path.join(__dirname, '..', 'lib', 'index.ts'))});
+      (async () => {
+        const out = {};
+        const p = await loadPlugin(${JSON.stringify(pluginPath('hostile'))}, {
+          trust: { sha256: ${JSON.stringify(sha256Of(pluginPath('hostile')))} }, pool: { min: 0, max: 2, idleMs: 20 },
+        });
+        const fill = () => { const f = []; try { for (let i = 0; i < 100000; i++) f.push(fs.openSync('/dev/null', 'r')); } catch {} return f; };
+        // Growth: the one worker is busy and a second cannot get a ring. The call waits for the
+        // first worker; nothing is thrown at it (or at any other call) synchronously.
+        const busy = p.call('sleep_ms', Buffer.from('200'));
+        let filler = fill();
+        let threw = 'no';
+        let grown;
+        try { grown = p.call('echo', Buffer.from('grown')); } catch (e) { threw = String(e); }
+        out.threw = threw;
+        out.busy = Buffer.from(await busy).toString();
+        out.grown = await grown.then((v) => Buffer.from(v).toString(), (e) => e.code);
+        for (const fd of filler) fs.closeSync(fd);
+        await new Promise((r) => setTimeout(r, 300));
+        out.after = Buffer.from(await p.call('echo', Buffer.from('back'))).toString();
+        await p.close();
+        process.stdout.write(JSON.stringify(out));
+      })().catch((e) => { process.stdout.write(JSON.stringify({ failed: String(e && e.stack || e) })); });`;
+    const r = spawnSync('bash', ['-c', `ulimit -n 256 && exec "${process.execPath}" --import tsx -e "$0"`, script],
+      { encoding: 'utf8', timeout: 30_000 });
+    expect(r.status, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout);
+    expect(out.failed).toBeUndefined();
+    expect(out.threw).toBe('no');
+    expect(out.busy).toBe('slept');
+    expect(out.grown).toBe('grown');
+    expect(out.after).toBe('back');
+  });
+});
