@@ -57,8 +57,13 @@ export interface ExitCause {
 export type ExitListener = (status: number | null, cause: ExitCause) => void;
 
 const NAME = /^[A-Za-z0-9_.-]{1,63}$/;
-// Violations of processes not yet (or no longer) watched: bounded, oldest dropped first.
-const MAX_UNCLAIMED_VIOLATIONS = 256;
+// Reports about processes nobody watches yet (violations, early exits): bounded, oldest dropped first.
+const MAX_UNCLAIMED = 256;
+
+function remember<K, V>(map: Map<K, V>, key: K, value: V): void {
+  if (map.size >= MAX_UNCLAIMED) map.delete(map.keys().next().value!);
+  map.set(key, value);
+}
 
 /** The error for a forbidden syscall the monitor saw (and killed the process for). */
 export function violationError(v: Violation, pid: number, fn: string | undefined, during: string): BulkheadError {
@@ -279,8 +284,7 @@ class Runtime {
         if (p) {
           p.violation = v;
         } else {
-          if (this.violations.size >= MAX_UNCLAIMED_VIOLATIONS) this.violations.delete(this.violations.keys().next().value!);
-          this.violations.set(a, v);
+          remember(this.violations, a, v);
         }
         break;
       }
@@ -332,8 +336,7 @@ class Runtime {
       this.exits.delete(pid);
       l(status, { violation, oomKills });
     } else if (pluginId === 0 && pid > 0) {
-      if (this.earlyExits.size >= MAX_UNCLAIMED_VIOLATIONS) this.earlyExits.delete(this.earlyExits.keys().next().value!);
-      this.earlyExits.set(pid, { status, cause: { violation, oomKills } });
+      remember(this.earlyExits, pid, { status, cause: { violation, oomKills } });
     }
     if (pluginId === 0) return;
     const p = this.loads.get(pluginId);

@@ -88,22 +88,30 @@ bool ReadProcessIds(pid_t tid, ProcessIds* out) {
   return ReadSmallFile(path, &stat) && ParseStatPgrp(stat, &out->pgrp);
 }
 
-pid_t PidOfPidfd(int fd) {
-  if (LinkTarget(fd) != "anon_inode:[pidfd]" && LinkTarget(fd).rfind("pidfd:", 0) != 0) return -1;
+namespace {
+
+// The Pid: field of a pidfd's fdinfo (-1 once its process is reaped); false if `fd` is no pidfd.
+bool PidfdField(int fd, long* pid) {
+  const std::string target = LinkTarget(fd);
+  if (target != "anon_inode:[pidfd]" && target.rfind("pidfd:", 0) != 0) return false;
   char path[64];
   std::string info;
   snprintf(path, sizeof path, "/proc/self/fdinfo/%d", fd);
-  if (!ReadSmallFile(path, &info)) return -1;
-  long pid = Field(info, "Pid");  // -1 once the process is gone (0 in another namespace)
-  return pid > 0 ? static_cast<pid_t>(pid) : -1;
+  if (!ReadSmallFile(path, &info) || info.find("\nPid:") == std::string::npos) return false;
+  *pid = Field(info, "Pid");  // -1 once the process is gone (0 in another namespace)
+  return true;
+}
+
+}  // namespace
+
+pid_t PidOfPidfd(int fd) {
+  long pid;
+  return PidfdField(fd, &pid) && pid > 0 ? static_cast<pid_t>(pid) : -1;
 }
 
 bool IsPidfdOfGone(int fd) {
-  if (LinkTarget(fd) != "anon_inode:[pidfd]" && LinkTarget(fd).rfind("pidfd:", 0) != 0) return false;
-  char path[64];
-  std::string info;
-  snprintf(path, sizeof path, "/proc/self/fdinfo/%d", fd);
-  return ReadSmallFile(path, &info) && info.find("\nPid:\t-1") != std::string::npos;
+  long pid;
+  return PidfdField(fd, &pid) && pid == -1;
 }
 
 bool IsSeccompListener(int fd) { return LinkTarget(fd) == "anon_inode:seccomp notify"; }

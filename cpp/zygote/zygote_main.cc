@@ -318,8 +318,8 @@ size_t UnreportedChildren(const Template& t) {
 }
 
 // kSpawned: one fd, a pidfd of a new child of ours in the template's process group, answering an
-// open request. Returns the reason it is not, or "" (and registers the worker).
-std::string CheckSpawned(Template& t, const WireMessage& msg) {
+// open request. Returns the reason it is not, or "" (and registers the worker as `*worker`).
+std::string CheckSpawned(Template& t, const WireMessage& msg, pid_t* worker) {
   if (t.open_spawns.count(msg.header.a) == 0) return "answered a spawn request that is not open";
   if (msg.fds.size() != 1 || !msg.payload.empty()) return "sent a malformed spawn answer";
   if (t.clones_unreported == 0) return "claimed a worker it never cloned";
@@ -336,6 +336,7 @@ std::string CheckSpawned(Template& t, const WireMessage& msg) {
   t.open_spawns.erase(msg.header.a);
   g_worker_pids[pid] = WorkerEntry{t.plugin_id, t.spawn_cgroups[msg.header.a], ids.ns_tgid};
   t.spawn_cgroups.erase(msg.header.a);
+  *worker = pid;
   return "";
 }
 
@@ -380,10 +381,10 @@ void HandleTemplateMessage(Template& t, WireMessage& msg) {
         return;
       }
       if (type == WireType::kSpawned) {
-        std::string why = CheckSpawned(t, msg);
+        pid_t pid = 0;
+        std::string why = CheckSpawned(t, msg, &pid);
         if (!why.empty()) return BreakTemplate(t, why);
         // Into its own cgroup before the host hands it a call (it started in the plugin's).
-        const pid_t pid = PidOfPidfd(msg.fds[0]);
         CgroupResult placed = g_cgroups->PlaceWorker(t.plugin_id, g_worker_pids[pid].cgroup, pid);
         if (!placed.ok() && placed.status != CgroupStatus::kUnavailable) {
           kill(pid, SIGKILL);
