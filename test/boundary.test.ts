@@ -11,7 +11,7 @@ import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { BulkheadError, ErrorCode, loadPlugin, type Plugin } from '../lib/index';
-import { alive, bytes, eventually, load, openFds, pluginPath, text } from './helpers';
+import { alive, bytes, eventually, load, openFds, pluginPath, text, zygoteChildren } from './helpers';
 import { Host, installSignalCounter } from './invariants';
 
 const signals = installSignalCounter();
@@ -53,16 +53,6 @@ function constructorVariant(attack: string): string {
   const file = path.join(scratch, `boundary-${crypto.randomBytes(6).toString('hex')}.so`);
   fs.writeFileSync(file, bytesOf);
   return file;
-}
-
-/** The zygote's children: the processes of every plugin loaded now. */
-function zygoteChildren(): number[] {
-  const z = host.zygotePid;
-  try {
-    return fs.readFileSync(`/proc/${z}/task/${z}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number).sort();
-  } catch {
-    return [];
-  }
 }
 
 interface Result {

@@ -10,8 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { cgroupSupport } from '../lib/capabilities';
 import { ErrorCode, type Plugin } from '../lib/index';
-import { runtime } from '../lib/runtime';
-import { bytes, eventually, load, text } from './helpers';
+import { bytes, eventually, load, text, zygoteChildren } from './helpers';
 
 const support = cgroupSupport();
 const anyHierarchy = support.memory !== null || support.cpu !== null || support.pids !== null || support.killSupported;
@@ -29,8 +28,7 @@ function hostDirs(): string[] {
 
 /** The zygote's children that are not workers: the templates (and the pid namespace's init). */
 function templatesOf(p: Plugin): number[] {
-  const z = runtime.zygotePid()!;
-  const kids = fs.readFileSync(`/proc/${z}/task/${z}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+  const kids = zygoteChildren();
   const workers = new Set(p.workerPids());
   return kids.filter((k) => !workers.has(k) && cgroupsOf(k).some((c) => c.includes(`${HOST_DIR}/p`)));
 }

@@ -4,6 +4,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 import { loadPlugin, type LoadOptions, type Plugin } from '../lib/index';
+import { runtime } from '../lib/runtime';
 
 export const PLUGIN_DIR = path.join(__dirname, '..', 'build', 'Release', 'plugins');
 
@@ -34,16 +35,33 @@ export function openFds(): number {
   return fs.readdirSync('/proc/self/fd').length;
 }
 
-/** Pids of this process's direct children. */
-export function childPids(): number[] {
+/** Pids of the direct children of `pid` (every thread's), sorted; none once it is gone. */
+export function childrenOf(pid: number): number[] {
   const out: number[] = [];
-  for (const t of fs.readdirSync(`/proc/${process.pid}/task`)) {
+  let tasks: string[];
+  try {
+    tasks = fs.readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return out;
+  }
+  for (const t of tasks) {
     try {
-      const c = fs.readFileSync(`/proc/${process.pid}/task/${t}/children`, 'utf8').trim();
+      const c = fs.readFileSync(`/proc/${pid}/task/${t}/children`, 'utf8').trim();
       if (c) out.push(...c.split(/\s+/).map(Number));
     } catch { /* thread gone */ }
   }
-  return out;
+  return out.sort((x, y) => x - y);
+}
+
+/** Pids of this process's direct children. */
+export function childPids(): number[] {
+  return childrenOf(process.pid);
+}
+
+/** The zygote's children: the pid namespace's init and every plugin's processes. */
+export function zygoteChildren(): number[] {
+  const z = runtime.zygotePid();
+  return z === undefined ? [] : childrenOf(z);
 }
 
 /** True if `pid` exists (signal 0: a probe only). */

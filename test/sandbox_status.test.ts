@@ -5,11 +5,11 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 
-import { runtime } from '../lib/runtime';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import type { Plugin } from '../lib/index';
-import { bytes, eventually, load, openFds, text } from './helpers';
+import { runtime } from '../lib/runtime';
+import { bytes, eventually, load, openFds, text, zygoteChildren } from './helpers';
 import { Host, installSignalCounter } from './invariants';
 
 const SECRET = `bh-secret-${crypto.randomBytes(12).toString('hex')}`;
@@ -45,15 +45,6 @@ function environ(pid: number): { text?: string; code?: string } {
 function isNamespaceInit(pid: number): boolean {
   const ns = /^NSpid:\s+(.*)$/m.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1].trim().split(/\s+/) ?? [];
   return ns.length > 1 && ns[ns.length - 1] === '1';
-}
-
-function zygoteChildren(): number[] {
-  const out: number[] = [];
-  for (const t of fs.readdirSync(`/proc/${host.zygotePid}/task`)) {
-    const c = fs.readFileSync(`/proc/${host.zygotePid}/task/${t}/children`, 'utf8').trim();
-    if (c) out.push(...c.split(/\s+/).map(Number));
-  }
-  return out;
 }
 
 beforeAll(async () => {

@@ -9,7 +9,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 import { BulkheadError, ErrorCode, loadPlugin, type Plugin } from '../lib/index';
-import { runtime } from '../lib/runtime';
+import { zygoteChildren } from './helpers';
 
 function arg(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -43,11 +43,7 @@ function leaks(): Record<string, number> {
   const memfds = fds.filter((f) => {
     try { return fs.readlinkSync(`/proc/self/fd/${f}`).startsWith('/memfd:'); } catch { return false; }
   }).length;
-  const z = runtime.zygotePid();
-  let zygoteChildren = 0;
-  if (z) {
-    try { zygoteChildren = fs.readFileSync(`/proc/${z}/task/${z}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).length; } catch { /* gone */ }
-  }
+  const zygote = zygoteChildren().length;
   let cgroups = 0;
   for (const root of ['/sys/fs/cgroup/memory', '/sys/fs/cgroup/pids', '/sys/fs/cgroup/unified', '/sys/fs/cgroup']) {
     const dir = path.join(root, `bulkhead-${process.pid}`);
@@ -56,7 +52,7 @@ function leaks(): Record<string, number> {
       .filter((e) => e.isDirectory()).reduce((n, e) => n + 1 + walk(path.join(d, e.name)), 0);
     cgroups += walk(dir);
   }
-  return { fds: fds.length, memfds, zygoteChildren, cgroups };
+  return { fds: fds.length, memfds, zygoteChildren: zygote, cgroups };
 }
 
 async function main(): Promise<void> {

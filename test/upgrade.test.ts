@@ -1,11 +1,8 @@
 // Activation and rollback: a new version takes traffic only after init and its health check pass;
 // on any failure the old version keeps serving.
-import * as fs from 'node:fs';
-
 import { describe, expect, it } from 'vitest';
 
-import { runtime } from '../lib/runtime';
-import { load, openFds, pluginPath, sha256Of, text, eventually } from './helpers';
+import { eventually, load, openFds, pluginPath, sha256Of, text, zygoteChildren } from './helpers';
 
 const pinned = (name: string) => ({ trust: { sha256: sha256Of(pluginPath(name)) } });
 
@@ -65,17 +62,10 @@ describe('upgrade()', () => {
   });
 });
 
-/** Processes the zygote holds now: its pid namespace's init and every plugin's. */
-function zygoteChildren(): number {
-  const z = runtime.zygotePid();
-  if (z === undefined) return 0;
-  return fs.readFileSync(`/proc/${z}/task/${z}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).length;
-}
-
 describe('close() and destroy() during upgrade()', () => {
   it.each(['close', 'destroy'] as const)('%s() while the new version loads stops both versions; upgrade() rejects with ERR_CLOSED', async (end) => {
     const warm = await load('echo');  // the zygote is up, so its children can be counted before
-    const before = zygoteChildren();
+    const before = zygoteChildren().length;
     const p = await load('echo', { pool: { size: 1 } });
     const file = pluginPath('echo');
     const upgrading = p.upgrade(file, { trust: { sha256: sha256Of(file) }, pool: { size: 3 } })
@@ -83,7 +73,7 @@ describe('close() and destroy() during upgrade()', () => {
     await new Promise((r) => setTimeout(r, 5));  // the new template is on its way
     await (end === 'close' ? p.close(0) : p.destroy());
     expect(await upgrading).toBe('ERR_CLOSED');
-    expect(await eventually(() => zygoteChildren() === before, 3000), `zygote children ${zygoteChildren()}, before ${before}`).toBe(true);
+    expect(await eventually(() => zygoteChildren().length === before, 3000), `zygote children ${zygoteChildren()}, before ${before}`).toBe(true);
     await warm.close();
   });
 });
