@@ -26,6 +26,7 @@
         "cpp/addon/channel_handle.cc",
         "cpp/addon/probe_binding.cc",
         "cpp/addon/js_callback.cc",
+        "cpp/addon/constants.cc",
         "cpp/common/wire.cc",
         "cpp/ring/host_ring.cc",
         "cpp/ring/crash_report.cc",

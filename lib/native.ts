@@ -6,12 +6,12 @@ import * as path from 'node:path';
 
 import { BulkheadError, ErrorCode } from './errors';
 
-/** Results of HostRing operations (cpp/ring/host_ring.h). */
+/** Results of HostRing operations (cpp/ring/host_ring.h); checked against the binding's at load. */
 export const RingResult = { OK: 0, EMPTY: 1, FULL: 2, PROTOCOL_ERROR: 3, TIMED_OUT: 4, DEAD: 5, OTHER: 6 } as const;
 
-/** Control message types (cpp/common/wire.h). */
+/** Control message types (cpp/common/wire.h); checked against the binding's at load. */
 export const Wire = {
-  GONE: 0, LOAD: 1, SPAWN: 2, UNLOAD: 3,
+  GONE: 0, LOAD: 1, SPAWN: 2, UNLOAD: 3, KILL_WORKER: 4,
   LOADED: 10, LOAD_ERROR: 11, SPAWNED: 12, SPAWN_ERROR: 13, EXITED: 14, VIOLATION: 15, READY: 16,
   PROTOCOL_ERROR: 18,
 } as const;
@@ -29,8 +29,9 @@ export interface KernelProbe {
   noNewPrivs: boolean;
 }
 
+/** `fdsLost`: the message carried descriptors this process had no room for; `fds` is empty. */
 export type ZygoteListener = (type: number, id: number, a: number, b: number, c: number,
-                              payload: Buffer, fds: number[]) => void;
+                              payload: Buffer, fds: number[], fdsLost: boolean) => void;
 
 export interface ZygoteHandle {
   pid(): number;
@@ -92,6 +93,21 @@ export interface Binding {
   pidfdKill(fd: number): number;
   /** Nanoseconds the process's main thread has run on a CPU (/proc/<pid>/schedstat), -1 when gone. */
   cpuTimeNs(pid: number): number;
+  /** The C++ values of the tables above, by name. */
+  constants: { wire: Record<string, number>; ring: Record<string, number> };
+}
+
+/** Names whose values differ between this file and the binding, or that one of them lacks. */
+export function constantDrift(binding: Pick<Binding, 'constants'>): string[] {
+  const drift: string[] = [];
+  const compare = (what: string, ours: Record<string, number>, theirs: Record<string, number> | undefined) => {
+    for (const name of new Set([...Object.keys(ours), ...Object.keys(theirs ?? {})])) {
+      if (ours[name] !== theirs?.[name]) drift.push(`${what}.${name}: ${ours[name]} here, ${theirs?.[name]} in the binding`);
+    }
+  };
+  compare('wire', Wire, binding.constants?.wire);
+  compare('ring', RingResult, binding.constants?.ring);
+  return drift;
 }
 
 const ROOT = path.join(__dirname, '..');
@@ -160,6 +176,12 @@ export function native(): { binding: Binding; helper: string } {
     throw new BulkheadError(ErrorCode.UNSUPPORTED_PLATFORM,
       `Cannot load the bulkhead binding ${addonPath}: ${(e as Error).message} (${elfProblem(addonPath) ?? ''}` +
       'a binary for another architecture or a newer glibc than this one fails this way; run `npm rebuild bulkhead`)', { cause: e });
+  }
+  const drift = constantDrift(binding);
+  if (drift.length > 0) {
+    throw new BulkheadError(ErrorCode.UNSUPPORTED_PLATFORM,
+      `The bulkhead binding ${addonPath} was built from other sources than this library (${drift.join('; ')}); ` +
+      'run `npm rebuild bulkhead`');
   }
   const helper = path.join(path.dirname(addonPath), HELPER_NAME);
   const problem = helperProblem(helper);

@@ -170,17 +170,16 @@ export class Pool {
     try {
       w = this.newWorker();
     } catch (e) {
-      return Promise.reject(this.failedStart(e));
+      return Promise.reject(this.shortage(new BulkheadError(ErrorCode.RESOURCES,
+        `Cannot start a worker of ${this.template.name}: ${(e as Error).message}`, { cause: e })));
     }
     return this.start1(w);
   }
 
-  /** A worker that could not even be set up on the host's side (its ring or eventfd: descriptors or
-   *  memory ran out): a failed start, retried after SHORTAGE_RETRY_MS. While no worker
-   *  exists to serve them, waiting calls get the typed error at once instead of their deadline. */
-  private failedStart(cause: unknown): BulkheadError {
-    const e = new BulkheadError(ErrorCode.RESOURCES,
-      `Cannot start a worker of ${this.template.name}: ${(cause as Error).message}`, { cause });
+  /** A worker the host could not set up or take (its ring, its eventfd or its pidfd: descriptors
+   *  or memory ran out): a failed start, retried after SHORTAGE_RETRY_MS. While no worker exists
+   *  to serve them, waiting calls get the typed error at once instead of their deadline. */
+  private shortage(e: BulkheadError): BulkheadError {
     // Not the plugin's fault, so no crash is counted; the retry waits, so a shortage never spins.
     this.backoffUntil = Math.max(this.backoffUntil, performance.now() + SHORTAGE_RETRY_MS);
     if (this.workers.length === 0) for (const c of this.queue.splice(0)) this.fail(c, e);
@@ -223,6 +222,13 @@ export class Pool {
       },
       (e: BulkheadError) => {
         this.pendingSpawns--;
+        if (e.code === ErrorCode.RESOURCES) {
+          // Released without counting a crash, and not replaced before the retry time.
+          this.backoffUntil = Math.max(this.backoffUntil, performance.now() + SHORTAGE_RETRY_MS);
+          w.planned = true;
+          w.kill(e);
+          throw this.shortage(e);
+        }
         w.kill(e);
         throw e;
       });
@@ -430,7 +436,7 @@ export class Pool {
     if (this.mode !== 'running') return;
     const now = performance.now();
     for (const w of [...this.workers]) {
-      if (this.workers.length <= Math.max(this.options.min, 1)) return;
+      if (this.workers.length <= this.options.min) return;  // min 0: an idle pool scales to zero
       if (w.usable && w.inflight.length === 0 && now - w.idleSince >= this.options.idleMs) w.retire();
     }
   }

@@ -134,7 +134,7 @@ class Runtime {
     });
     try {
       this.zygote = new binding.ZygoteHandle(helper, process.env.BULKHEAD_DEBUG_ZYGOTE === '1',
-        (type, id, a, b, c, payload, fds) => this.onMessage(type, id, a, b, c, payload, fds));
+        (type, id, a, b, c, payload, fds, fdsLost) => this.onMessage(type, id, a, b, c, payload, fds, fdsLost));
     } catch (e) {
       this.readyResolve = this.readyReject = undefined;
       return Promise.reject(new BulkheadError(ErrorCode.ZYGOTE, `Cannot start the zygote helper ${helper}: ${(e as Error).message}`, { cause: e }));
@@ -250,7 +250,8 @@ class Runtime {
     s.reject(e);
   }
 
-  private onMessage(type: number, id: number, a: number, b: number, c: number, payload: Buffer, fds: number[]): void {
+  private onMessage(type: number, id: number, a: number, b: number, c: number, payload: Buffer, fds: number[],
+                    fdsLost = false): void {
     const { binding } = native();
     switch (type) {
       case Wire.READY:
@@ -297,6 +298,14 @@ class Runtime {
       case Wire.SPAWNED: {
         const key = `${id}:${a}`;
         const s = this.spawns.get(key);
+        if (s && fdsLost) {
+          // The worker runs but its pidfd found no room here: we could never watch or kill it, so
+          // the monitor kills it and the start failed for want of descriptors.
+          this.zygote?.send(Wire.KILL_WORKER, id, a, b, new Uint8Array(0), []);
+          this.failSpawn(key, new BulkheadError(ErrorCode.RESOURCES,
+            'A worker started but its process descriptor could not be received: this process is out of file descriptors'));
+          break;
+        }
         if (!s || fds.length !== 1) {
           fds.forEach((fd) => binding.closeFd(fd));
           break;

@@ -9,6 +9,8 @@ import * as path from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
+import { constantDrift, native } from '../lib/native';
+
 const LIB = path.join(__dirname, '..', 'lib', 'index.ts');
 const RELEASE = path.join(__dirname, '..', 'build', 'Release');
 let scratch: string;
@@ -103,5 +105,22 @@ describe('the binding', () => {
       expect(o.code).toBe('ERR_UNSUPPORTED_PLATFORM');
       expect(o.message).toMatch(/Cannot load the bulkhead binding .*bulkhead\.node: .*it is not an ELF binary/);
     }
+  });
+});
+
+describe('the constants shared with the binding', () => {
+  it('match the C++ definitions in this build', () => {
+    expect(constantDrift(native().binding)).toEqual([]);
+  });
+
+  it('from a binding built from other sources (a changed value, a missing name, no table) are each named', () => {
+    const real = native().binding.constants;
+    const changed = { wire: { ...real.wire, SPAWNED: 99 }, ring: real.ring };
+    expect(constantDrift({ constants: changed })).toEqual(['wire.SPAWNED: 12 here, 99 in the binding']);
+    const { DEAD: _dead, ...ringWithoutDead } = real.ring;
+    expect(constantDrift({ constants: { wire: real.wire, ring: ringWithoutDead } }))
+      .toEqual(['ring.DEAD: 5 here, undefined in the binding']);
+    const older = constantDrift({} as never);
+    expect(older.length).toBe(Object.keys(real.wire).length + Object.keys(real.ring).length);
   });
 });

@@ -2,6 +2,7 @@
 #include <napi.h>
 
 #include "addon/channel_handle.h"
+#include "addon/constants.h"
 #include "addon/probe_binding.h"
 #include "addon/zygote_handle.h"
 
@@ -11,6 +12,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("ZygoteHandle", ZygoteHandle::Define(env));
   exports.Set("ChannelHandle", ChannelHandle::Define(env));
   DefineProbe(env, exports);
+  DefineConstants(env, exports);
   return exports;
 }
 

@@ -17,6 +17,10 @@ class ChannelHandle : public Napi::ObjectWrap<ChannelHandle> {
   explicit ChannelHandle(const Napi::CallbackInfo& info);
   ~ChannelHandle() override;
 
+  // Results beyond HostRing::Result that the channel's calls return.
+  static constexpr int kDead = 5;   // the worker died first
+  static constexpr int kOther = 6;  // a message waits that lib/ must read
+
  private:
   Napi::Value Fds(const Napi::CallbackInfo& info);
   Napi::Value Submit(const Napi::CallbackInfo& info);
@@ -25,8 +29,6 @@ class ChannelHandle : public Napi::ObjectWrap<ChannelHandle> {
   Napi::Value Wait(const Napi::CallbackInfo& info);
   Napi::Value Call(const Napi::CallbackInfo& info);
   int WaitFor(uint64_t deadline_ns, uint64_t spin_ns);
-  static constexpr int kDead = 5;
-  static constexpr int kOther = 6;
   Napi::Value Watch(const Napi::CallbackInfo& info);
   Napi::Value Ref(const Napi::CallbackInfo& info);
   Napi::Value SetPidfd(const Napi::CallbackInfo& info);

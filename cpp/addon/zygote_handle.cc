@@ -71,7 +71,8 @@ Napi::Function ZygoteHandle::Define(Napi::Env env) {
                      });
 }
 
-// new ZygoteHandle(helperPath, inheritStderr, onMessage(type, id, a, b, c, payload, fds)).
+// new ZygoteHandle(helperPath, inheritStderr, onMessage(type, id, a, b, c, payload, fds, fdsLost)).
+// fdsLost: the message carried descriptors this process had no room for (fds is empty).
 // onMessage(0, ...) reports that the zygote is gone (EOF).
 ZygoteHandle::ZygoteHandle(const Napi::CallbackInfo& info) : Napi::ObjectWrap<ZygoteHandle>(info) {
   Napi::Env env = info.Env();
@@ -137,8 +138,9 @@ void ZygoteHandle::Deliver() {
     WireMessage msg;
     int rc = WireRecv(self->sock_, &msg);
     if (rc == -EAGAIN) break;
-    if (rc == -EBADMSG) continue;
-    if (rc <= 0) {
+    const bool lost = rc == -EBADMSG && msg.fds_lost;  // delivered: the host must undo its start
+    if (rc == -EBADMSG && !lost) continue;
+    if (rc <= 0 && !lost) {
       self->Shutdown();
       napi_value zero;
       if (napi_create_uint32(env, 0, &zero) == napi_ok) Call(env, self->on_message_, {zero});
@@ -147,7 +149,7 @@ void ZygoteHandle::Deliver() {
     // Raw Node-API here: while Node tears the environment down, creating values fails, and that
     // must end the delivery quietly rather than abort the process.
     const WireHeader& h = msg.header;
-    napi_value args[7];
+    napi_value args[8];
     napi_value fds;
     void* data = nullptr;
     bool ok = napi_create_uint32(env, h.type, &args[0]) == napi_ok &&
@@ -166,7 +168,8 @@ void ZygoteHandle::Deliver() {
       break;
     }
     args[6] = fds;
-    Call(env, self->on_message_, {args[0], args[1], args[2], args[3], args[4], args[5], args[6]});
+    if (napi_get_boolean(env, msg.fds_lost, &args[7]) != napi_ok) break;
+    Call(env, self->on_message_, {args[0], args[1], args[2], args[3], args[4], args[5], args[6], args[7]});
     if (self->sock_ < 0) break;  // the callback closed us
   }
   napi_close_handle_scope(env, scope);

@@ -52,6 +52,7 @@ int WireParse(const uint8_t* data, size_t len, int msg_flags, std::vector<int> f
               WireMessage* out) {
   out->fds = std::move(fds);
   out->payload.clear();
+  out->fds_lost = false;
   if (len == 0 && out->fds.empty()) return 0;  // EOF (a zero-length datagram is not ours)
   if (len >= sizeof(WireHeader)) memcpy(&out->header, data, sizeof(WireHeader));
   bool bad = (msg_flags & (MSG_TRUNC | MSG_CTRUNC)) != 0 || len < sizeof(WireHeader) ||
@@ -59,6 +60,10 @@ int WireParse(const uint8_t* data, size_t len, int msg_flags, std::vector<int> f
              out->fds.size() > kMaxWireFds;
   if (bad) {
     WireCloseFds(out);
+    // The framing is whole and only descriptors are missing: the kernel ran out of room for them
+    // here (or the sender sent more than any message carries).
+    out->fds_lost = (msg_flags & (MSG_TRUNC | MSG_CTRUNC)) == MSG_CTRUNC && len >= sizeof(WireHeader) &&
+                    out->header.payload_len == len - sizeof(WireHeader);
     return -EBADMSG;
   }
   out->payload.assign(data + sizeof(WireHeader), data + len);

@@ -23,6 +23,8 @@ enum class WireType : uint32_t {
   kLoad = 1,      // id=plugin, b=activation deadline ms; fds=[plugin memfd]; payload=LoadSpec
   kSpawn = 2,     // id=plugin, a=worker, b=deadline ms; fds=[region memfd, eventfd]
   kUnload = 3,    // id=plugin: kill the template and every process it started
+  kKillWorker = 4,  // id=plugin, b=pid: kill that worker of the plugin (the host could not take its
+                    // pidfd, so cannot kill it itself)
   // zygote -> host (and template -> zygote, re-stamped by the zygote)
   kLoaded = 10,     // id=plugin, a=template pid; payload=name\0version\0fn\0fn\0...
   kLoadError = 11,  // id=plugin, a=LoadErrorKind; payload=message
@@ -69,6 +71,9 @@ struct WireMessage {
   WireHeader header{};
   std::vector<uint8_t> payload;
   std::vector<int> fds;  // owned by the receiver
+  // A well-formed message whose descriptors the receiver had no room for (MSG_CTRUNC alone): it is
+  // still -EBADMSG, but the header is filled in so that the receiver can undo what it announced.
+  bool fds_lost = false;
 };
 
 // Sends one message; returns 0 or -errno. Never raises SIGPIPE.
@@ -76,7 +81,7 @@ int WireSend(int sock, WireType type, uint32_t id, uint32_t a, uint32_t b, uint6
              const void* payload, size_t payload_len, const int* fds, size_t nfds);
 
 // Receives one message. Returns 1 on a message, 0 on EOF, -EAGAIN when nothing is queued on a
-// non-blocking socket, -EBADMSG for a malformed message (its fds are closed), or -errno.
+// non-blocking socket, -EBADMSG for a malformed message (its fds are closed; see fds_lost), or -errno.
 int WireRecv(int sock, WireMessage* out);
 
 // The validation half of WireRecv, without a socket: `data` and `len` are the datagram as

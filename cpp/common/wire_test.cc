@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -70,6 +71,10 @@ TEST_P(WireParseBad, DropsTheMessageAndClosesEveryFd) {
   EXPECT_TRUE(m.fds.empty());
   EXPECT_TRUE(m.payload.empty());
   for (int fd : fds) EXPECT_FALSE(IsOpen(fd)) << b.hazard << ": fd " << fd << " leaked";
+  // Only lost descriptors on whole framing say "descriptors lost": nothing else is believed.
+  EXPECT_EQ(m.fds_lost, b.flags == MSG_CTRUNC && b.header_bytes_kept >= sizeof(WireHeader) &&
+                            b.claimed_len == b.header_bytes_kept - sizeof(WireHeader))
+      << b.hazard;
 }
 
 INSTANTIATE_TEST_SUITE_P(
@@ -81,6 +86,8 @@ INSTANTIATE_TEST_SUITE_P(
                       Bad{"a claimed length that wraps", 40, 0xffffffffu, 0, 1},
                       Bad{"a truncated datagram", 40, 8, MSG_TRUNC, 1},
                       Bad{"truncated descriptors", 40, 8, MSG_CTRUNC, 4},
+                      Bad{"truncated descriptors and datagram", 40, 8, MSG_CTRUNC | MSG_TRUNC, 1},
+                      Bad{"truncated descriptors on a bad length", 40, 9, MSG_CTRUNC, 1},
                       Bad{"more descriptors than the protocol allows", 40, 8, 0, kMaxWireFds + 1}));
 
 TEST(WireRecv, RoundTripsAMessageWithADescriptorOverSeqpacket) {
@@ -123,6 +130,42 @@ TEST(WireSend, RefusesAnOversizedPayloadOrTooManyFds) {
   int fds[kMaxWireFds + 1] = {};
   EXPECT_EQ(WireSend(-1, WireType::kLoad, 0, 0, 0, 0, big.data(), big.size(), nullptr, 0), -EMSGSIZE);
   EXPECT_EQ(WireSend(-1, WireType::kLoad, 0, 0, 0, 0, nullptr, 0, fds, kMaxWireFds + 1), -EMSGSIZE);
+}
+
+// The receiver's descriptor table is full when a message with a descriptor arrives: the kernel
+// drops the descriptor, and the receiver still learns which message it was.
+TEST(WireRecv, AMessageWhoseDescriptorFindsNoRoomKeepsItsHeader) {
+  int sv[2];
+  ASSERT_EQ(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv), 0);
+  int pipefd[2];
+  ASSERT_EQ(pipe2(pipefd, O_CLOEXEC), 0);
+  ASSERT_EQ(WireSend(sv[0], WireType::kSpawned, 3, 4, 5, 6, nullptr, 0, &pipefd[1], 1), 0);
+  struct rlimit saved;
+  ASSERT_EQ(getrlimit(RLIMIT_NOFILE, &saved), 0);
+  struct rlimit low = saved;
+  low.rlim_cur = 256;
+  ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &low), 0);
+  std::vector<int> filler;
+  for (int i = 0; i < 4096; i++) {
+    int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (fd < 0) break;
+    filler.push_back(fd);
+  }
+  ASSERT_EQ(errno, EMFILE);
+  WireMessage m;
+  const int rc = WireRecv(sv[1], &m);
+  for (int fd : filler) close(fd);
+  ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &saved), 0);
+  EXPECT_EQ(rc, -EBADMSG);
+  EXPECT_TRUE(m.fds_lost);
+  EXPECT_TRUE(m.fds.empty());
+  EXPECT_EQ(m.header.type, static_cast<uint32_t>(WireType::kSpawned));
+  EXPECT_EQ(m.header.a, 4u);
+  EXPECT_EQ(m.header.b, 5u);
+  close(sv[0]);
+  close(sv[1]);
+  close(pipefd[0]);
+  close(pipefd[1]);
 }
 
 }  // namespace

@@ -300,6 +300,13 @@ void HandleHost() {
         else g_cgroups->KillPlugin(msg.header.id);
         break;
       }
+      case WireType::kKillWorker: {
+        // Only a registered worker of that plugin: the host names a pid, never any process. It is
+        // our unreaped child, so the pid cannot have been reused.
+        auto w = g_worker_pids.find(static_cast<pid_t>(msg.header.b));
+        if (w != g_worker_pids.end() && w->second.plugin_id == msg.header.id) kill(w->first, SIGKILL);
+        break;
+      }
       default: break;
     }
     WireCloseFds(&msg);

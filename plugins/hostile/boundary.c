@@ -266,6 +266,16 @@ static void run_attack(const char *spec) {
     attack_stat(arg ? arg : "/");
   } else if (strcmp(name, "fstat") == 0) {
     attack_fstat();
+  } else if (strcmp(name, "reserve_all") == 0) {
+    /* Reserves every byte of address space its limit allows (PROT_NONE costs no memory), so a
+     * process forked from it has no room left to map anything, its ring included. Bounded: the
+     * chunk halves on each refusal, so at most 12 refusals and 1 << 20 mappings. */
+    size_t chunk = (size_t)64 << 20, total = 0;
+    for (int i = 0; i < (1 << 20) && chunk >= 4096; i++) {
+      if (mmap(NULL, chunk, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0) == MAP_FAILED) chunk /= 2;
+      else total += chunk;
+    }
+    snprintf(result, sizeof result, "reserved %zu MiB", total >> 20);
   } else {
     snprintf(result, sizeof result, "unknown attack %s", name);
   }
