@@ -197,6 +197,8 @@ export class Plugin extends EventEmitter {
   /** upgrade(): versions still loading, and the loaded one under its health check. */
   private readonly upgrades = new Set<Promise<Version>>();
   private candidate: Version | undefined;
+  /** Pools of versions an upgrade replaced, finishing their running calls, with their close. */
+  private readonly draining = new Map<Pool, Promise<void>>();
 
   /** Use loadPlugin(). */
   constructor() {
@@ -334,7 +336,7 @@ export class Plugin extends EventEmitter {
         (out) => { call.cleanup?.(); if (traced) trace('ok'); resolve(out); },
         (e) => { this.stats.failures++; if (traced) trace(e.code); reject(e); });
       if (signal) {
-        const onAbort = () => this.abort(v.pool, call, signal);
+        const onAbort = () => this.abort(call, signal);
         signal.addEventListener('abort', onAbort, { once: true });
         call.cleanup = () => signal.removeEventListener('abort', onAbort);
       }
@@ -351,15 +353,17 @@ export class Plugin extends EventEmitter {
     else this.spinCooldown = 64;
   }
 
-  private abort(pool: Pool, call: Call, signal: AbortSignal): void {
+  private abort(call: Call, signal: AbortSignal): void {
     if (call.settled) return;
     const e = new BulkheadError(ErrorCode.ABORTED, `${call.fnName}() was aborted`, { fn: call.fnName, cause: signal.reason });
-    const running = pool.runningOn(call);
+    // The call is in one of the live versions' pools: an upgrade may have moved it.
+    const pools = [...this.draining.keys(), ...(this.current ? [this.current.pool] : [])];
+    const running = pools.map((p) => p.runningOn(call)).find((w) => w !== undefined);
     call.settled = true;
     call.cleanup?.();
     call.reject(e);
     if (running) running.abortRunning(e, call);  // native code cannot be interrupted; its worker is replaced
-    pool.unqueue(call);
+    for (const p of pools) p.unqueue(call);
   }
 
   /** Calls `fn` and blocks this thread until it returns (spins, then sleeps on a futex). */
@@ -452,9 +456,37 @@ export class Plugin extends EventEmitter {
     const old = this.current!;
     this.current = next;
     if (this.life.state === 'paused') await next.pool.pause();
+    // Calls still queued were made of the plugin, not of a version: the new one runs them.
+    for (const c of old.pool.takeQueued()) this.moveCall(c, next);
     this.emitLater('upgrade', { from: old.version, to: next.version });
-    await old.pool.close(old.resolved.limits.timeoutMs);
+    const closing = old.pool.close(old.resolved.limits.timeoutMs);
+    this.draining.set(old.pool, closing);
+    try {
+      await closing;
+    } finally {
+      this.draining.delete(old.pool);
+    }
     old.logGate.flush();
+  }
+
+  /** A queued call of the old version, resubmitted to `to` under the same name and deadline,
+   *  or failed the way a new call of that version would be. */
+  private moveCall(c: Call, to: Version): void {
+    const index = to.fnIndex.get(c.fnName);
+    const e = index === undefined
+      ? new BulkheadError(ErrorCode.UNKNOWN_FUNCTION,
+        `${c.fnName}() was queued when the plugin was upgraded to ${to.version}, which has no such function`, { fn: c.fnName })
+      : c.input.byteLength > to.resolved.limits.maxInputBytes
+        ? new BulkheadError(ErrorCode.INPUT_TOO_LARGE,
+          `Input of ${c.input.byteLength} bytes exceeds limits.maxInputBytes (${to.resolved.limits.maxInputBytes}) of ${to.version}, which the plugin was upgraded to while the call was queued`, { fn: c.fnName })
+        : undefined;
+    if (e) {
+      c.cleanup?.();
+      c.reject(e);
+      return;
+    }
+    c.fn = index!;
+    to.pool.submit(c);
   }
 
   private healthCheck(v: Version, hc: NonNullable<UpgradeOptions['healthCheck']>): Promise<void> {
@@ -499,7 +531,8 @@ export class Plugin extends EventEmitter {
     if (this.life.state === 'terminated') return;
     const grace = checkInt(graceMs, 'graceMs', 0, 2 ** 31 - 1, this.current?.resolved.limits.timeoutMs ?? 0);
     this.life.to('terminated', 'close');
-    await Promise.all([this.current?.pool.close(grace), this.stopUpgrades()]);
+    // A version an upgrade replaced finishes within its own grace, as upgrade() promised.
+    await Promise.all([this.current?.pool.close(grace), this.stopUpgrades(), ...this.draining.values()]);
     this.current?.logGate.flush();
   }
 
@@ -514,7 +547,7 @@ export class Plugin extends EventEmitter {
   async destroy(): Promise<void> {
     if (this.life.state === 'terminated') return;
     this.life.to('terminated', 'destroy');
-    await Promise.all([this.current?.pool.destroy(), this.stopUpgrades()]);
+    await Promise.all([this.current?.pool.destroy(), this.stopUpgrades(), ...[...this.draining.keys()].map((p) => p.destroy())]);
     this.current?.logGate.flush();
   }
 

@@ -428,6 +428,15 @@ export class Pool {
     if (i >= 0) this.queue.splice(i, 1);
   }
 
+  /** Hands over every call still waiting in the queue (none reached a worker), for another
+   *  version to run; their deadlines go with them. */
+  takeQueued(): Call[] {
+    const taken = this.queue.splice(0).filter((c) => !c.settled);
+    if (this.queueTimer) clearTimeout(this.queueTimer);
+    this.queueTimer = undefined;
+    return taken;
+  }
+
   runningOn(call: Call): Worker | undefined {
     return this.workers.find((w) => w.inflight[0] === call);
   }

@@ -158,6 +158,21 @@ describe.each(PHASES)('from the %s', (phase) => {
   });
 });
 
+describe('an address-space reservation (all RLIMIT_AS allows, PROT_NONE)', () => {
+  it.each(['constructor', 'init'] as const)('from the %s leaves workers no room for their ring: the load fails at once with the worker\'s setup exit, not at its deadline', async (phase) => {
+    const t0 = performance.now();
+    const r = await attackIn(phase, 'reserve_all');
+    expect(r.error?.code, r.said).toBe(ErrorCode.WORKER_EXITED);
+    expect(r.error?.exitCode).toBe(121);
+    expect(r.error?.message).toMatch(/serving probe.*its sandbox could not be set up/);
+    expect(performance.now() - t0).toBeLessThan(5000);  // the load deadline is 10 s
+  });
+
+  it('from a call costs only that worker\'s own room: it answers, and serves the next call', async () => {
+    expect((await attackIn('call', 'reserve_all')).said).toMatch(/^reserved [1-9]\d* MiB$/);
+  });
+});
+
 describe('the control socket', () => {
   it.each(['constructor', 'init'] as const)('a flood from the %s kills the template with ERR_PROTOCOL; others are served', async (phase) => {
     const sibling = host.echo.call('echo', bytes('during-flood'));

@@ -77,3 +77,42 @@ describe('close() and destroy() during upgrade()', () => {
     await warm.close();
   });
 });
+
+describe('calls queued when upgrade() switches versions', () => {
+  it('run on the new version (not ERR_CLOSED) with their abort signals; one of a function it lacks gets ERR_UNKNOWN_FUNCTION', async () => {
+    const p = await load('hostile', { pool: { size: 1 } });
+    await p.pause();  // calls wait in the pool's queue, not in a worker's ring
+    const settle = (x: Promise<Uint8Array>) => x.then(text, (e: { code: string }) => e.code);
+    const queued = [settle(p.call('echo', Buffer.from('q1'))), settle(p.call('echo', Buffer.from('q2'))),
+      settle(p.call('sleep_ms', Buffer.from('1')))];
+    const aborter = new AbortController();
+    const aborted = settle(p.call('echo', Buffer.from('q3'), { signal: aborter.signal }));
+    expect(p.metrics().queued).toBe(4);
+    await p.upgrade(pluginPath('echo'), pinned('echo'));
+    expect(p.name).toBe('echo');
+    expect(p.metrics().queued).toBe(3);  // moved, but for the function echo lacks
+    aborter.abort();  // the abort finds the call in the new version's queue
+    expect(await aborted).toBe('ERR_ABORTED');
+    p.resume();
+    expect(await Promise.all(queued)).toEqual(['q1', 'q2', 'ERR_UNKNOWN_FUNCTION']);
+    expect(p.metrics().inflight).toBe(0);
+    expect(p.metrics().queued).toBe(0);
+    await p.close();
+  });
+
+  it('destroy() while the old version finishes its running call kills that too: ERR_CLOSED at once, nothing left', async () => {
+    const warm = await load('echo');
+    const before = zygoteChildren().length;
+    const p = await load('hostile', { pool: { size: 1 }, limits: { timeoutMs: 10_000 } });
+    const long = p.call('sleep_ms', Buffer.from('3000')).then(text, (e: { code: string }) => e.code);
+    const upgrading = p.upgrade(pluginPath('echo'), pinned('echo'));
+    expect(await eventually(() => p.name === 'echo', 3000)).toBe(true);  // switched; the old one drains its call
+    const t0 = performance.now();
+    await p.destroy();
+    expect(await long).toBe('ERR_CLOSED');
+    expect(performance.now() - t0).toBeLessThan(2500);
+    await upgrading;
+    expect(await eventually(() => zygoteChildren().length === before, 3000), `zygote children ${zygoteChildren()}, before ${before}`).toBe(true);
+    await warm.close();
+  });
+});
