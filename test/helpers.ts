@@ -64,6 +64,17 @@ export function zygoteChildren(): number[] {
   return z === undefined ? [] : childrenOf(z);
 }
 
+/** True if `pid` exists and is not a zombie: a process that can still act. A zombie whose parent
+ *  died waits for this machine's init to reap it, which some container inits do late. */
+export function running(pid: number): boolean {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat[stat.lastIndexOf(')') + 2] !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
 /** True if `pid` exists (signal 0: a probe only). */
 export function alive(pid: number): boolean {
   try {

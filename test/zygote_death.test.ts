@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 
 import { runtime } from '../lib/runtime';
-import { alive, childPids, eventually, load, text } from './helpers';
+import { alive, childPids, childrenOf, eventually, load, running, text } from './helpers';
 
 describe('zygote death', () => {
   it('rejects in-flight calls with ERR_ZYGOTE, leaves no worker behind, and recovers on the next load', async () => {
@@ -24,5 +24,27 @@ describe('zygote death', () => {
     expect(text(await again.call('echo', Buffer.from('fresh zygote')))).toBe('fresh zygote');
     await again.close();
     expect(childPids()).toEqual([runtime.zygotePid()]);
+  });
+
+  it('during loads: every waiting load rejects with ERR_ZYGOTE and no process of any plugin survives', async () => {
+    const warm = await load('echo');
+    const zygote = runtime.zygotePid()!;
+    const descendants = new Set<number>();
+    const collect = (pid: number) => { for (const c of childrenOf(pid)) { descendants.add(c); collect(c); } };
+    const loads = Array.from({ length: 6 }, (_, i) => load(i % 2 ? 'hostile' : 'echo', { pool: { size: 4 } })
+      .then(async (p) => { await p.close(); return 'loaded'; }, (e: { code: string }) => e.code));
+    // Kill while templates and workers are starting, once some exist.
+    expect(await eventually(() => { collect(zygote); return descendants.size >= 4; }, 3000)).toBe(true);
+    collect(zygote);
+    process.kill(zygote, 'SIGKILL');  // the test's own child
+    const outcomes = await Promise.all(loads);
+    for (const o of outcomes) expect(['ERR_ZYGOTE', 'loaded']).toContain(o);
+    expect(outcomes).toContain('ERR_ZYGOTE');
+    const survivors = () => [...descendants].filter(running);
+    expect(await eventually(() => survivors().length === 0, 3000), `still running: ${survivors()}`).toBe(true);
+    await warm.close();
+    const again = await load('echo');
+    expect(text(await again.call('echo', Buffer.from('after')))).toBe('after');
+    await again.close();
   });
 });
