@@ -103,14 +103,14 @@ export function capabilities(): Capabilities {
     : abi >= 1 ? 'landlock-any' : 'seccomp-only';
   const gaps: string[] = [];
   if (!seccomp) gaps.push('no seccomp filter support: plugins cannot be confined');
-  if (abi === 0) gaps.push('no Landlock: file access is limited by seccomp flags only (no path rules)');
+  if (abi === 0) gaps.push(`no Landlock (${reason}): file grants are refused, so only compute plugins load`);
   if (abi > 0 && abi < 3) gaps.push('Landlock < 3: truncation of readable files is not denied by Landlock');
   if (abi > 0 && abi < 4) gaps.push('Landlock < 4: no TCP rules (seccomp still denies sockets)');
   if (abi < 6) gaps.push('Landlock < 6: no signal or abstract-socket scoping (seccomp still limits kill)');
   const cgroups = cgroupSupport();
   if (!cgroups.memory) gaps.push('no memory cgroup: worker memory is capped by its address-space limit only');
-  if (!cgroups.pids) gaps.push('no pids cgroup: granted threads are not counted (without a grant there are none)');
-  if (!cgroups.cpu) gaps.push('no cpu cgroup: limits.cpuQuotaPercent cannot be enforced');
+  if (!cgroups.pids) gaps.push("no pids cgroup: policy.threads cannot be counted, so a load that grants threads fails unless bestEffort includes 'threads' (without a grant there are none)");
+  if (!cgroups.cpu) gaps.push("no cpu cgroup: limits.cpuQuotaPercent cannot be enforced, so a load that sets it fails unless bestEffort includes 'cpuQuotaPercent'");
   cached = {
     platform: process.platform,
     arch: p.arch,

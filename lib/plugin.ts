@@ -2,7 +2,8 @@
 // template, the pool of workers that serves it, its lifecycle, events, and upgrades.
 import { EventEmitter } from 'node:events';
 
-import { assertLevel } from './capabilities';
+import { assertLevel, capabilities, cgroupSupport } from './capabilities';
+import { assertEnforceable, resolveBestEffort, unenforced, type BestEffort } from './enforcement';
 import { BulkheadError, ErrorCode } from './errors';
 import { Lifecycle, type PluginState } from './lifecycle';
 import { LogGate } from './log_gate';
@@ -32,11 +33,14 @@ export interface LoadOptions {
   spinUs?: number;
   /** Deadline for load and init, ms. Default 10000. */
   loadTimeoutMs?: number;
+  /** Limits this load accepts unenforced where this machine has no layer for them (the cgroup
+   *  controller is missing). Without it such a load fails with ERR_SANDBOX_UNAVAILABLE. */
+  bestEffort?: BestEffort[];
 }
 
 export interface CallOptions {
   signal?: AbortSignal;
-  /** Overrides limits.timeoutMs for this call. The deadline counts from when a worker takes it. */
+  /** Overrides limits.timeoutMs for this call. The deadline counts from the call, queued time included. */
   timeoutMs?: number;
   /** The call may run again on another worker if the one it was queued on dies first. */
   idempotent?: boolean;
@@ -71,7 +75,7 @@ export interface LogEvent { level: 'debug' | 'info' | 'warn' | 'error'; message:
 const STATUS_NAMES = ['BH_OK', 'BH_ERR_INVALID_INPUT', 'BH_ERR_FAILED', 'BH_ERR_OUTPUT_TOO_LARGE',
   'BH_ERR_DEADLINE', 'BH_ERR_UNSUPPORTED'];
 const LOG_LEVELS: LogEvent['level'][] = ['debug', 'info', 'warn', 'error'];
-const LOAD_KEYS = ['trust', 'policy', 'limits', 'pool', 'restart', 'config', 'requireLevel', 'spinUs', 'loadTimeoutMs'];
+const LOAD_KEYS = ['trust', 'policy', 'limits', 'pool', 'restart', 'config', 'requireLevel', 'spinUs', 'loadTimeoutMs', 'bestEffort'];
 
 function loadError(f: LoadFailure | BulkheadError, file: string): BulkheadError {
   if (f instanceof BulkheadError) return f;
@@ -107,6 +111,8 @@ interface Resolved {
   pool: ReturnType<typeof resolvePool>;
   restart: Required<RestartOptions>;
   spinNs: number;
+  /** Limits asked for and accepted unenforced (options.bestEffort) on this machine. */
+  unenforced: readonly string[];
 }
 
 interface Version {
@@ -121,7 +127,8 @@ interface Version {
 
 /** Validates options, verifies the bytes and loads a template. Leaves nothing behind on failure. */
 async function loadVersion(file: unknown, options: unknown,
-                           hooks: (v: () => Version, limits: Required<Limits>) => PoolHooks): Promise<Version> {
+                           hooks: (v: () => Version, limits: Required<Limits>) => PoolHooks,
+                           cancel?: AbortSignal): Promise<Version> {
   const path = checkString(file, 'file');
   const o = checkObject(options, 'options');
   checkKnownKeys(o, 'options', [...LOAD_KEYS, 'healthCheck']);
@@ -139,6 +146,8 @@ async function loadVersion(file: unknown, options: unknown,
   const spinUs = checkInt(o.spinUs, 'options.spinUs', 0, 1000, 20);
   const loadTimeoutMs = checkInt(o.loadTimeoutMs, 'options.loadTimeoutMs', 1, 600_000, 10_000);
   assertLevel(level);
+  const bestEffort = resolveBestEffort(o.bestEffort);
+  const notEnforced = assertEnforceable(unenforced(limits, policy, cgroupSupport(), capabilities()), bestEffort);
 
   const bytes = readVerified(path, o.trust);
   const { binding } = native();
@@ -148,6 +157,7 @@ async function loadVersion(file: unknown, options: unknown,
   const spec = encodeSandboxSpec(limits, policy, level, config, cgroupLimits.workerMemoryBytes > 0, cgroupLimits);
   const pluginId = runtime.allocatePluginId();
   let timer: NodeJS.Timeout | undefined;
+  let onCancel: (() => void) | undefined;
   let started: Pool | undefined;
   try {
     // One deadline for the whole activation, from the request to the first workers serving. The
@@ -156,9 +166,14 @@ async function loadVersion(file: unknown, options: unknown,
     const deadline = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new BulkheadError(ErrorCode.LOAD_FAILED,
         `Loading ${path} took longer than ${loadTimeoutMs} ms; everything of it was killed`, { reason: 'timeout' })), loadTimeoutMs);
+      // The plugin closed while this version loaded (upgrade()): stop it now, not at its deadline.
+      onCancel = () => reject(new BulkheadError(ErrorCode.CLOSED, `The plugin was closed while ${path} was loading; it was stopped`));
+      if (cancel?.aborted) onCancel();
+      else cancel?.addEventListener('abort', onCancel, { once: true });
     });
     const loaded = await Promise.race([runtime.load(pluginId, memfd, spec, loadTimeoutMs), deadline]);
-    const resolved: Resolved = { file: path, limits, pool, restart, spinNs: spinUs * 1000 };
+    const resolved: Resolved = { file: path, limits, pool, restart, spinNs: spinUs * 1000,
+      unenforced: Object.freeze(notEnforced.map((g) => g.limit)) };
     let version!: Version;
     // Writes are only possible beneath granted directories; only then is there a budget to check.
     const writeBudget = policy.writePaths.length === 0 ? 0 : limits.maxBytesWritten || 1 << 30;
@@ -177,6 +192,7 @@ async function loadVersion(file: unknown, options: unknown,
     throw loadError(e as LoadFailure | BulkheadError, path);
   } finally {
     if (timer) clearTimeout(timer);
+    if (onCancel) cancel?.removeEventListener('abort', onCancel);
     binding.closeFd(memfd);
   }
 }
@@ -197,6 +213,8 @@ export class Plugin extends EventEmitter {
   /** upgrade(): versions still loading, and the loaded one under its health check. */
   private readonly upgrades = new Set<Promise<Version>>();
   private candidate: Version | undefined;
+  /** Aborted by close() and destroy(): a version still loading for upgrade() stops at once. */
+  private readonly closing = new AbortController();
   /** Pools of versions an upgrade replaced, finishing their running calls, with their close. */
   private readonly draining = new Map<Pool, Promise<void>>();
 
@@ -211,6 +229,9 @@ export class Plugin extends EventEmitter {
   get name(): string { return this.v.name; }
   get version(): string { return this.v.version; }
   get functions(): readonly string[] { return this.v.functions; }
+  /** Limits this version asked for that run unenforced here because the load accepted them as
+   *  best effort (empty when everything asked for is enforced). */
+  get unenforced(): readonly string[] { return this.v.resolved.unenforced; }
 
   /** Events reach application listeners only after bulkhead's bookkeeping for what caused them is
    *  done (the next tick, before any promise continuation): a listener that throws surfaces as an
@@ -424,11 +445,14 @@ export class Plugin extends EventEmitter {
       if (hc.expect !== undefined) checkBytes(hc.expect, 'options.healthCheck.expect');
     }
     let next: Version;
-    const loading = loadVersion(file, options, (v, limits) => this.hooksFor(v, limits));
+    const loading = loadVersion(file, options, (v, limits) => this.hooksFor(v, limits), this.closing.signal);
     this.upgrades.add(loading);
     try {
       next = await loading;
     } catch (e) {
+      if (this.closed) {
+        throw new BulkheadError(ErrorCode.CLOSED, `The plugin was closed during upgrade(); the new version was stopped while it loaded`, { cause: e });
+      }
       throw new BulkheadError(ErrorCode.UPGRADE_FAILED, `Upgrade to ${file} failed while loading: ${(e as Error).message}; ${this.name} ${this.version} keeps serving`,
         { reason: 'load', cause: e });
     } finally {
@@ -539,6 +563,7 @@ export class Plugin extends EventEmitter {
   /** close() and destroy() during upgrade() end the new version too: the one being checked now,
    *  and the one still loading once its load settles (upgrade() sees the state and stops it). */
   private async stopUpgrades(): Promise<void> {
+    this.closing.abort();
     await this.candidate?.pool.destroy();
     await Promise.all([...this.upgrades].map((p) => p.then((v) => v.pool.destroy(), () => undefined)));
   }

@@ -10,7 +10,7 @@ import { RestartPolicy, type RestartOptions } from './restart_policy';
 import { runtime, violationError } from './runtime';
 import { quarantineChannel, workerExitChannel, workerSpawnChannel } from './telemetry';
 import { checkInt, checkKnownKeys, checkObject, invalid } from './validate';
-import { monotonicNs, Worker, type Call } from './worker';
+import { monotonicNs, UNREADABLE, Worker, type Call } from './worker';
 
 export interface PoolOptions {
   /** Workers kept warm. Default 1. */
@@ -212,6 +212,14 @@ export class Pool {
         this.pendingSpawns--;
         w.attach(pidfd, pid);
         if (w.state !== 'ready') return;
+        if (this.writeBudget > 0 && w.bytesWritten() === UNREADABLE) {
+          // Fail closed: a budget the host cannot read is not held (checked on every worker).
+          const e = new BulkheadError(ErrorCode.SANDBOX_UNAVAILABLE,
+            `limits.maxBytesWritten cannot be enforced: this process may not read worker ${pid}'s /proc/${pid}/io ` +
+            '(the worker is not dumpable and this process lacks CAP_SYS_PTRACE)', { reason: 'unenforceable' });
+          w.kill(e);
+          throw e;
+        }
         this.hooks.onSpawn(w);
         if (workerSpawnChannel.hasSubscribers) {
           workerSpawnChannel.publish({ plugin: this.template.name, version: this.template.version, pid: w.pid,

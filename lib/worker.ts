@@ -42,6 +42,11 @@ export interface WorkerHooks {
 }
 
 const WORKER_SETUP_FAILED = 121;
+/** How long a worker may go on running a call already rejected at its deadline (it timed out
+ *  while it waited behind another) before it is killed as hung. */
+const ABANDONED_GRACE_NS = 20e6;
+/** bytesWritten(): the kernel will not show this process the worker's count. */
+export const UNREADABLE = -2;
 
 // CLOCK_MONOTONIC (what the worker compares deadlines against) from performance.now().
 const MONO_OFFSET_NS = Number(process.hrtime.bigint()) - performance.now() * 1e6;
@@ -270,22 +275,26 @@ export class Worker {
     this.cpuCheckAtNs = monotonicNs() + this.cpuBudgetNs;
   }
 
-  /** Bytes written so far, from the kernel's count in /proc/<pid>/io (-1 when unreadable). */
-  private bytesWritten(): number {
+  /** Bytes written so far, from the kernel's count in /proc/<pid>/io; -1 when the process is
+   *  gone, UNREADABLE when this process may not read the count. */
+  bytesWritten(): number {
     try {
       const m = /^wchar: (\d+)$/m.exec(fs.readFileSync(`/proc/${this.pid}/io`, 'latin1'));
-      return m ? Number(m[1]) : -1;
-    } catch {
-      return -1;
+      return m ? Number(m[1]) : UNREADABLE;
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      return code === 'EACCES' || code === 'EPERM' ? UNREADABLE : -1;
     }
   }
 
-  /** Rejects `call` with ERR_WRITE_LIMIT and kills the worker once it wrote past its budget. */
+  /** Rejects `call` with ERR_WRITE_LIMIT and kills the worker once it wrote past its budget, or
+   *  once its count cannot be read (fail closed: an unread budget is no budget). */
   private overWriteBudget(call: Call): boolean {
     const written = this.bytesWritten();
-    if (written <= this.writeBudget) return false;
-    const e = new BulkheadError(ErrorCode.WRITE_LIMIT,
-      `Worker ${this.pid} wrote ${written} bytes, over limits.maxBytesWritten (${this.writeBudget}), during ${call.fnName}(); it was killed`,
+    if (written !== UNREADABLE && written <= this.writeBudget) return false;
+    const e = new BulkheadError(ErrorCode.WRITE_LIMIT, written === UNREADABLE
+      ? `Worker ${this.pid}'s write count (/proc/${this.pid}/io) became unreadable during ${call.fnName}(), so limits.maxBytesWritten cannot be held; it was killed`
+      : `Worker ${this.pid} wrote ${written} bytes, over limits.maxBytesWritten (${this.writeBudget}), during ${call.fnName}(); it was killed`,
       { fn: call.fnName, pid: this.pid, reason: 'write' });
     call.settled = true;
     call.cleanup?.();
@@ -341,10 +350,13 @@ export class Worker {
     this.armTimer(Infinity);
   }
 
-  /** The earliest deadline of a call on this worker not yet settled (Infinity: none). */
+  /** The earliest deadline of a call on this worker not yet settled (Infinity: none); for a
+   *  settled call the worker is still running, the moment it is abandoned (see expireOverdue). */
   nextDeadlineNs(): number {
     let next = Infinity;
     for (const c of this.inflight) if (!c.settled && c.deadlineNs < next) next = c.deadlineNs;
+    const head = this.inflight[0];
+    if (head?.settled && this.state === 'ready') next = Math.min(next, head.deadlineNs + ABANDONED_GRACE_NS);
     return next;
   }
 
@@ -358,6 +370,15 @@ export class Worker {
       c.reject(e);
       if (i === 0) this.kill(e, c);
     });
+    // A call rejected at its deadline while it waited behind another has reached the head of
+    // the ring, so the worker runs it (it cannot be taken back) though nobody waits for it.
+    // Past its deadline and a grace that lets a quick one finish, it is a hang like any other:
+    // the worker is killed, and the calls behind it go the way of a kill's collateral.
+    const head = this.inflight[0];
+    if (head?.settled && this.state === 'ready' && head.deadlineNs + ABANDONED_GRACE_NS <= now) {
+      this.kill(new BulkheadError(ErrorCode.TIMEOUT,
+        `${head.fnName}() ran on past its deadline after it was rejected; worker ${this.pid} was killed`, { fn: head.fnName, pid: this.pid }), head);
+    }
   }
 
   /** True when the death was the host's plan (recycling, shrinking, an abort), not a failure. */

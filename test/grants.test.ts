@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { ErrorCode, type Plugin } from '../lib/index';
-import { ASAN, load, notUnderAsan, text } from './helpers';
+import { ASAN, load, notUnderAsan, text, threadGrant } from './helpers';
 
 let scratch: string;   // the granted directory
 let outside: string;   // a sibling directory no policy grants
@@ -42,7 +42,7 @@ afterAll(async () => {
 describe('threads', () => {
   it.skipIf(ASAN)(notUnderAsan('runs a thread when the policy grants threads',
     "ASAN's thread start calls pthread_getattr_np, whose sched_getaffinity(tid) the policy refuses"), async () => {
-    const p = await loaded({ policy: { threads: 4 } });
+    const p = await loaded(threadGrant(4));
     const out = await p.call('thread', Buffer.alloc(0)).then(text, (e: Error) => e.message);
     expect(out).toBe('thread ran');
   });
@@ -56,12 +56,12 @@ describe('threads', () => {
   });
 
   it('still refuses fork when threads are granted', async () => {
-    const p = await loaded({ policy: { threads: 4 } });
+    const p = await loaded(threadGrant(4));
     expect(text(await p.call('fork_bomb', Buffer.alloc(0)))).toBe('forks ok 0 failed 1000');
   });
 
   it('keeps signals to itself working when threads are granted: abort() is a crash, not a violation', async () => {
-    const p = await loaded({ policy: { threads: 4 } });
+    const p = await loaded(threadGrant(4));
     await expect(p.call('abort', Buffer.alloc(0))).rejects.toMatchObject({ code: ErrorCode.WORKER_CRASHED, signal: 'SIGABRT' });
     await expect(p.call('signal_pid', Buffer.from(String(process.pid)))).rejects.toMatchObject({ code: ErrorCode.SANDBOX_VIOLATION, syscall: 'kill' });
   });

@@ -4,6 +4,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 import { loadPlugin, type LoadOptions, type Plugin } from '../lib/index';
+import { cgroupSupport } from '../lib/capabilities';
 import { runtime } from '../lib/runtime';
 
 export const PLUGIN_DIR = path.join(__dirname, '..', 'build', 'Release', 'plugins');
@@ -28,6 +29,13 @@ export function sha256Of(file: string): string {
 export function load(name: string, options: Omit<LoadOptions, 'trust'> = {}): Promise<Plugin> {
   const file = pluginPath(name);
   return loadPlugin(file, { trust: { sha256: sha256Of(file) }, ...options });
+}
+
+/** Load options granting `n` threads: where no pids cgroup can count them (non-root, most
+ *  containers) the grant is accepted uncounted, as a caller must say explicitly. For tests of what
+ *  threads may do, not of how many. */
+export function threadGrant(n: number): Pick<LoadOptions, 'policy' | 'bestEffort'> {
+  return { policy: { threads: n }, ...(cgroupSupport().pids ? {} : { bestEffort: ['threads'] }) };
 }
 
 /** Descriptors this process has open. */

@@ -70,3 +70,25 @@ describe.each(Object.keys(CAUSES))('a kill for the %s of one call', (name) => {
     }
   });
 });
+
+describe('a call rejected at its deadline while it waited behind another', () => {
+  it('that hangs once the worker reaches it gets the worker killed: the calls behind it settle at once, not at their own deadlines', async () => {
+    const p = await load('hostile', { pool: { size: 1 } });
+    try {
+      const settle = (x: Promise<Uint8Array>) => x.then(text, (e: { code: string }) => e.code);
+      const ahead = settle(p.call('sleep_ms', bytes('300'), { timeoutMs: 2000 }));
+      const abandoned = settle(p.call('spin', bytes(''), { timeoutMs: 100 }));  // expires behind `ahead`
+      const t0 = performance.now();
+      const lost = settle(p.call('echo', bytes('lost'), { timeoutMs: 10_000 }));
+      const retried = settle(p.call('echo', bytes('retried'), { timeoutMs: 10_000, idempotent: true }));
+      expect(await abandoned).toBe(ErrorCode.TIMEOUT);
+      expect(await ahead).toBe('slept');
+      expect(await lost).toBe(ErrorCode.WORKER_LOST);
+      expect(await retried).toBe('retried');
+      expect(performance.now() - t0).toBeLessThan(3000);  // not the 10 s deadlines behind it
+      expect(text(await p.call('echo', bytes('next')))).toBe('next');
+    } finally {
+      await p.close();
+    }
+  });
+});

@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { BulkheadError, ErrorCode, type Plugin } from '../lib/index';
-import { ASAN, eventually, load, notUnderAsan, openFds, pluginPath, sha256Of } from './helpers';
+import { ASAN, eventually, load, notUnderAsan, openFds, pluginPath, sha256Of, threadGrant } from './helpers';
 import { Host, installSignalCounter, rejectionOf } from './invariants';
 
 const signals = installSignalCounter();
@@ -95,7 +95,7 @@ describe('a template after its load', () => {
   it.skipIf(ASAN)(notUnderAsan('a violation by a template thread fails the plugin with that violation, never another plugin',
     "ASAN's thread start calls pthread_getattr_np, whose sched_getaffinity(tid) the policy refuses"), async () => {
     const fds0 = openFds();
-    const p = await rogue('tviol', { policy: { threads: 1 } });
+    const p = await rogue('tviol', threadGrant(1));
     try {
       // The template's thread makes its forbidden call 300 ms after init; everything of it dies.
       let last: unknown;

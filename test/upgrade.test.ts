@@ -67,12 +67,16 @@ describe('close() and destroy() during upgrade()', () => {
     const warm = await load('echo');  // the zygote is up, so its children can be counted before
     const before = zygoteChildren().length;
     const p = await load('echo', { pool: { size: 1 } });
-    const file = pluginPath('echo');
-    const upgrading = p.upgrade(file, { trust: { sha256: sha256Of(file) }, pool: { size: 3 } })
+    // A new version whose init never returns: it is loading for as long as the test likes.
+    const file = pluginPath('init_fail');
+    const upgrading = p.upgrade(file, { trust: { sha256: sha256Of(file) }, config: Buffer.from('hang'), pool: { size: 3 } })
       .then(() => 'upgraded', (e: { code: string }) => e.code);
-    await new Promise((r) => setTimeout(r, 5));  // the new template is on its way
+    // Our plugin has its template and worker; one more child is the new version's template, in init.
+    expect(await eventually(() => zygoteChildren().length > before + 2, 3000)).toBe(true);
+    const t0 = performance.now();
     await (end === 'close' ? p.close(0) : p.destroy());
     expect(await upgrading).toBe('ERR_CLOSED');
+    expect(performance.now() - t0).toBeLessThan(2000);  // at once, not at the 10 s load deadline
     expect(await eventually(() => zygoteChildren().length === before, 3000), `zygote children ${zygoteChildren()}, before ${before}`).toBe(true);
     await warm.close();
   });

@@ -68,6 +68,14 @@ struct CgroupLimitResults {
   CgroupResult memory;
   CgroupResult cpu;
   CgroupResult pids;
+  // The first limit that was asked for and does not hold, or ok: what the monitor refuses to run
+  // a process without (fail closed), whatever the host's probe believed.
+  CgroupResult FirstUnapplied() const {
+    for (const CgroupResult* r : {&memory, &cpu, &pids}) {
+      if (!r->ok()) return *r;
+    }
+    return {};
+  }
 };
 
 // What the kernel counted for one cgroup and everything beneath it; nullopt where this kernel or

@@ -262,6 +262,12 @@ TEST_F(CgroupTreeTest, UnusableControllerReportsItsLimitAsUnappliedNotOk) {
   EXPECT_NE(r.status, CgroupStatus::kFailed) << r.reason;
   EXPECT_EQ(applied.memory.status, CgroupStatus::kUnavailable);
   EXPECT_EQ(applied.memory.reason, "memory: hidden by the test");
+  // The monitor refuses such a worker: the limit was asked for.
+  EXPECT_EQ(applied.FirstUnapplied().reason, "memory: hidden by the test");
+  // Not asking for it is not a gap.
+  CgroupLimitResults none;
+  tree_->AddWorker(1, 2, {0, 0, 0}, &none);
+  EXPECT_TRUE(none.FirstUnapplied().ok()) << none.FirstUnapplied().reason;
 }
 
 TEST_F(CgroupTreeTest, HierarchyPrepareCannotUseIsDroppedAndItsLimitsSaySo) {

@@ -173,7 +173,7 @@ void RunTemplate(int sock, int plugin_fd, uint32_t plugin_id, pid_t zygote_pid,
   signal(SIGXFSZ, SIG_DFL);
   if (!DropCapabilities()) FailLoad(LoadErrorKind::kSandbox, "cannot drop capabilities");
   if (!ApplyLimits(spec)) FailLoad(LoadErrorKind::kSandbox, std::string("setrlimit: ") + strerror(errno));
-  prctl(PR_SET_DUMPABLE, 0);  // no same-uid ptrace or /proc/<pid>/mem of plugin processes
+  prctl(PR_SET_DUMPABLE, 0);  // no same-uid ptrace or /proc/<pid>/mem of plugin processes (see below)
   if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) FailLoad(LoadErrorKind::kSandbox, "no_new_privs");
 
   // Read and execute where the dynamic linker finds libc and its friends; read-only for the paths
@@ -184,15 +184,22 @@ void RunTemplate(int sock, int plugin_fd, uint32_t plugin_id, pid_t zygote_pid,
   for (const std::string& p : spec.read_paths) grants.push_back({p, false});
   for (const std::string& p : spec.write_paths) grants.push_back({p, false, true});
   int abi = EnforceLandlock(grants, static_cast<int>(spec.min_landlock_abi));
-  const bool no_landlock = abi == -ENOSYS || abi == -EOPNOTSUPP;
+  // Not built (ENOSYS), not booted (EOPNOTSUPP), or refused by an outer seccomp profile (EPERM:
+  // container profiles from before Landlock): all mean "no Landlock", which only a spec that
+  // asks for none (seccomp-only) accepts.
+  const bool no_landlock = abi == -ENOSYS || abi == -EOPNOTSUPP || abi == -EPERM;
   if (abi < 0 && (spec.min_landlock_abi > 0 || !no_landlock)) {
     FailLoad(LoadErrorKind::kSandbox, std::string("landlock: ") + strerror(-abi));
   }
-  // Seccomp lets write-mode opens through once directories are granted; only Landlock keeps them
-  // beneath those directories.
-  if (abi < 0 && !spec.write_paths.empty()) {
-    FailLoad(LoadErrorKind::kSandbox, "writable directories need Landlock, which this kernel lacks");
+  // Seccomp lets opens through once paths are granted; only Landlock keeps them to those paths.
+  if (abi < 0 && (!spec.write_paths.empty() || !spec.read_paths.empty())) {
+    FailLoad(LoadErrorKind::kSandbox, "file grants need Landlock, which is unavailable here");
   }
+  // Under Landlock a plugin process cannot reach another process's memory (Landlock confines
+  // ptrace and /proc/<pid>/mem to its own domain's descendants, and seccomp denies ptrace and
+  // process_vm_*), so it may be dumpable: that lets the host, as the same user without
+  // CAP_SYS_PTRACE, read its /proc/<pid>/io for the write budget. Without Landlock it stays not.
+  if (abi > 0) prctl(PR_SET_DUMPABLE, 1);
   SeccompOptions so;
   so.phase = SeccompPhase::kLoad;
   so.template_sock_fd = kTemplateSockFd;

@@ -185,8 +185,8 @@ void HandleLoad(WireMessage& msg) {
   plugin_limits.pids_max = spec.plugin_pids;
   CgroupLimitResults applied;
   CgroupResult cr = g_cgroups->AddPlugin(id, plugin_limits, &applied);
-  if (cr.status == CgroupStatus::kFailed || cr.status == CgroupStatus::kInvalid) {
-    FailLoadEarly(id, "cgroup: " + cr.reason);
+  if (cr.status == CgroupStatus::kFailed || cr.status == CgroupStatus::kInvalid || !applied.FirstUnapplied().ok()) {
+    FailLoadEarly(id, "cgroup: " + (applied.FirstUnapplied().ok() ? cr.reason : applied.FirstUnapplied().reason));
     g_cgroups->RemovePlugin(id);
     return;
   }
@@ -237,10 +237,18 @@ void HandleLoad(WireMessage& msg) {
   g_template_pids[pid] = id;
 }
 
+// A worker cgroup with every limit the spec asked for in force, or why not (then it is gone).
 CgroupResult AddWorkerCgroup(Template& t, uint32_t* serial) {
   CgroupLimitResults applied;
   *serial = t.next_cgroup++;
-  return g_cgroups->AddWorker(t.plugin_id, *serial, t.worker_limits, &applied);
+  CgroupResult cr = g_cgroups->AddWorker(t.plugin_id, *serial, t.worker_limits, &applied);
+  if (cr.status != CgroupStatus::kFailed && cr.status != CgroupStatus::kInvalid && !applied.FirstUnapplied().ok()) {
+    Remove(t.plugin_id, *serial);
+    CgroupResult missing = applied.FirstUnapplied();
+    missing.status = CgroupStatus::kFailed;  // asked for and not in force: a failed spawn
+    return missing;
+  }
+  return cr;
 }
 
 // A spare worker cgroup for every serving template that has none, made while nothing waits.
