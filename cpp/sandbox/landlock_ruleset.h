@@ -7,6 +7,8 @@
 #ifndef BULKHEAD_SANDBOX_LANDLOCK_RULESET_H
 #define BULKHEAD_SANDBOX_LANDLOCK_RULESET_H
 
+#include <errno.h>
+
 #include <string>
 #include <vector>
 
@@ -21,14 +23,19 @@ struct PathGrant {
   bool write = false;
 };
 
-// The kernel's Landlock ABI version, or -errno (ENOSYS: no kernel support or blocked by an outer
-// seccomp profile; EOPNOTSUPP: built in but disabled at boot).
+// The kernel's Landlock ABI version, or -errno (ENOSYS: no kernel support; EOPNOTSUPP: built in
+// but disabled at boot; EPERM: refused by an outer seccomp profile).
 int LandlockAbi();
 
 // Creates a ruleset, adds the grants (missing paths are skipped), and restricts the calling
 // thread. Requires no_new_privs. Returns the ABI enforced (>= 1) or -errno; the ruleset fd is
 // closed before returning, whatever happens. `min_abi` makes a weaker kernel an error (-ENOTSUP).
 int EnforceLandlock(const std::vector<PathGrant>& grants, int min_abi);
+
+// True when an EnforceLandlock result means "this machine gives no Landlock": not built (ENOSYS),
+// not booted (EOPNOTSUPP), or refused by an outer seccomp profile (EPERM: container profiles from
+// before Landlock). Only a spec that asks for no Landlock (seccomp-only) accepts that.
+inline bool NoLandlockHere(int rc) { return rc == -ENOSYS || rc == -EOPNOTSUPP || rc == -EPERM; }
 
 }  // namespace bulkhead
 

@@ -184,11 +184,7 @@ void RunTemplate(int sock, int plugin_fd, uint32_t plugin_id, pid_t zygote_pid,
   for (const std::string& p : spec.read_paths) grants.push_back({p, false});
   for (const std::string& p : spec.write_paths) grants.push_back({p, false, true});
   int abi = EnforceLandlock(grants, static_cast<int>(spec.min_landlock_abi));
-  // Not built (ENOSYS), not booted (EOPNOTSUPP), or refused by an outer seccomp profile (EPERM:
-  // container profiles from before Landlock): all mean "no Landlock", which only a spec that
-  // asks for none (seccomp-only) accepts.
-  const bool no_landlock = abi == -ENOSYS || abi == -EOPNOTSUPP || abi == -EPERM;
-  if (abi < 0 && (spec.min_landlock_abi > 0 || !no_landlock)) {
+  if (abi < 0 && (spec.min_landlock_abi > 0 || !NoLandlockHere(abi))) {
     FailLoad(LoadErrorKind::kSandbox, std::string("landlock: ") + strerror(-abi));
   }
   // Seccomp lets opens through once paths are granted; only Landlock keeps them to those paths.
