@@ -1,8 +1,8 @@
 {
-  # Every native target: the addon, the zygote helper, and the plugins shipped as examples and
-  # test fixtures. Hardened flags apply to all of them (see target_defaults). With -Dbulkhead_asan=1
-  # (npm run test:asan, in its own build directory) the addon and the zygote are built with ASAN
-  # and UBSAN; the plugins stay as they are.
+  # What an install builds: the addon and the zygote helper, with hardened flags (target_defaults).
+  # The example plugins and test fixtures are plugins/Makefile's (npm run build:plugins). With
+  # -Dbulkhead_asan=1 (npm run test:asan, in its own build directory) both are built with ASAN and
+  # UBSAN.
   "variables": { "bulkhead_asan%": 0 },
   "target_defaults": {
     "cflags": [
@@ -81,98 +81,6 @@
           "ldflags": ["-fsanitize=address,undefined"]
         }]
       ]
-    },
-    {
-      "target_name": "echo",
-      "type": "shared_library",
-      "product_dir": "<(PRODUCT_DIR)/plugins",
-      "product_prefix": "",
-      "sources": ["plugins/examples/echo.c"],
-      "ldflags": ["-Wl,--no-undefined"]
-    },
-    {
-      "target_name": "zlib_codec",
-      "type": "shared_library",
-      "product_dir": "<(PRODUCT_DIR)/plugins",
-      "product_prefix": "",
-      "sources": ["plugins/examples/zlib_codec.c"],
-      # Static zlib: the pinned digest then covers zlib's code too. Debian's libz.a is built for
-      # executables (PIE), not shared objects; hiding its symbols (--exclude-libs) lets the linker
-      # resolve its references locally, so no text relocation remains.
-      "ldflags": ["-Wl,--no-undefined", "-Wl,--exclude-libs,ALL"],
-      "libraries": ["-Wl,-Bstatic", "-lz", "-Wl,-Bdynamic"]
-    },
-    {
-      "target_name": "hostile",
-      "type": "shared_library",
-      "product_dir": "<(PRODUCT_DIR)/plugins",
-      "product_prefix": "",
-      "sources": ["plugins/hostile/hostile.c"],
-      "ldflags": ["-Wl,--no-undefined"]
-    },
-    {
-      "target_name": "hostile_ctor",
-      "type": "shared_library",
-      "product_dir": "<(PRODUCT_DIR)/plugins",
-      "product_prefix": "",
-      "sources": ["plugins/hostile/hostile_ctor.c"],
-      "ldflags": ["-Wl,--no-undefined"]
-    },
-    {
-      "target_name": "bad_abi",
-      "type": "shared_library",
-      "product_dir": "<(PRODUCT_DIR)/plugins",
-      "product_prefix": "",
-      "sources": ["plugins/hostile/bad_abi.c"],
-      "ldflags": ["-Wl,--no-undefined"]
-    },
-    {
-      "target_name": "no_entry",
-      "type": "shared_library",
-      "product_dir": "<(PRODUCT_DIR)/plugins",
-      "product_prefix": "",
-      "sources": ["plugins/hostile/no_entry.c"],
-      "ldflags": ["-Wl,--no-undefined"]
-    },
-    {
-      "target_name": "ctor_violation",
-      "type": "shared_library",
-      "product_dir": "<(PRODUCT_DIR)/plugins",
-      "product_prefix": "",
-      "sources": ["plugins/hostile/ctor_violation.c"],
-      "ldflags": ["-Wl,--no-undefined"]
-    },
-    {
-      "target_name": "boundary",
-      "type": "shared_library",
-      "product_dir": "<(PRODUCT_DIR)/plugins",
-      "product_prefix": "",
-      "sources": ["plugins/hostile/boundary.c"],
-      "ldflags": ["-Wl,--no-undefined"]
-    },
-    {
-      "target_name": "rogue_template",
-      "type": "shared_library",
-      "product_dir": "<(PRODUCT_DIR)/plugins",
-      "product_prefix": "",
-      "sources": ["plugins/hostile/rogue_template.c"],
-      "ldflags": ["-Wl,--no-undefined"]
-    },
-    {
-      "target_name": "init_fail",
-      "type": "shared_library",
-      "product_dir": "<(PRODUCT_DIR)/plugins",
-      "product_prefix": "",
-      "sources": ["plugins/hostile/init_fail.c"],
-      "ldflags": ["-Wl,--no-undefined"]
-    },
-    {
-      "target_name": "control_strings",
-      "type": "shared_library",
-      "product_dir": "<(PRODUCT_DIR)/plugins",
-      "product_prefix": "",
-      "sources": ["plugins/hostile/control_strings.c"],
-      "ldflags": ["-Wl,--no-undefined"]
     }
   ]
 }

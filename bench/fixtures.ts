@@ -48,7 +48,7 @@ export function zlibCorpus(): Buffer {
 
 /** A plugin built by the library's build, with the digest loadPlugin's trust option wants. */
 export function plugin(name: string): { path: string; sha256: string } {
-  const file = path.join(__dirname, '..', 'build', 'Release', 'plugins', `${name}.so`);
+  const file = path.join(__dirname, '..', 'build', 'plugins', `${name}.so`);
   return { path: file, sha256: createHash('sha256').update(readFileSync(file)).digest('hex') };
 }
 

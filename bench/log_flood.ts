@@ -18,7 +18,7 @@ const lines = Number(process.argv[3] ?? 2_500_000);
 const { loadPlugin } = require(path.join(root, 'dist', 'index.js')) as typeof import('../lib/index');
 
 function load(name: string, options: object) {
-  const file = path.join(root, 'build', 'Release', 'plugins', `${name}.so`);
+  const file = path.join(root, 'build', 'plugins', `${name}.so`);
   const sha256 = createHash('sha256').update(readFileSync(file)).digest('hex');
   return loadPlugin(file, { trust: { sha256 }, ...options });
 }

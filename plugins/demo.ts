@@ -7,7 +7,7 @@ import * as zlib from 'node:zlib';
 
 import { capabilities, isBulkheadError, loadPlugin } from '../lib/index';
 
-const dir = path.join(__dirname, '..', 'build', 'Release', 'plugins');
+const dir = path.join(__dirname, '..', 'build', 'plugins');
 const sha256 = (file: string) => crypto.createHash('sha256').update(fs.readFileSync(file)).digest('hex');
 
 function median(xs: number[]): number {
@@ -15,13 +15,7 @@ function median(xs: number[]): number {
   return s[Math.floor(s.length / 2)];
 }
 
-async function main(): Promise<void> {
-  const caps = capabilities();
-  console.log(`kernel ${caps.kernelRelease} (${caps.arch}): seccomp ${caps.seccomp.available ? 'yes' : 'no'}, ` +
-    `Landlock ABI ${caps.landlock.abi}, isolation level '${caps.level}'`);
-
-  // 1. A real library in a sandbox: zlib, pinned by digest.
-  const zlibPath = path.join(dir, 'zlib_codec.so');
+async function zlibDemo(zlibPath: string): Promise<void> {
   const codec = await loadPlugin(zlibPath, { trust: { sha256: sha256(zlibPath) }, pool: { size: 2 } });
   console.log(`\nloaded ${codec.name} ${codec.version} into workers ${codec.workerPids().join(', ')}: ${codec.functions.join(', ')}`);
   const text = Buffer.from(Array.from({ length: 20000 }, (_, i) => `line ${i}: the quick brown fox\n`).join(''));
@@ -40,6 +34,18 @@ async function main(): Promise<void> {
   }
   console.log(`median inflate of ${(text.length / 1024).toFixed(0)} KiB: sandboxed ${(median(ours) * 1000).toFixed(0)} µs, ` +
     `node:zlib in-process ${(median(node) * 1000).toFixed(0)} µs`);
+  await codec.close();
+}
+
+async function main(): Promise<void> {
+  const caps = capabilities();
+  console.log(`kernel ${caps.kernelRelease} (${caps.arch}): seccomp ${caps.seccomp.available ? 'yes' : 'no'}, ` +
+    `Landlock ABI ${caps.landlock.abi}, isolation level '${caps.level}'`);
+
+  // 1. A real library in a sandbox: zlib, pinned by digest (built where libz.a is installed).
+  const zlibPath = path.join(dir, 'zlib_codec.so');
+  if (fs.existsSync(zlibPath)) await zlibDemo(zlibPath);
+  else console.log('\n(the zlib example was not built: install zlib1g-dev, then npm run build:plugins)');
 
   // 2. Hostile code, contained.
   const hostilePath = path.join(dir, 'hostile.so');
@@ -70,7 +76,6 @@ async function main(): Promise<void> {
     `restarts ${hostile.metrics().restarts}; host pid ${process.pid} alive`);
 
   await hostile.close();
-  await codec.close();
 }
 
 main().catch((e) => {

@@ -7,7 +7,7 @@ import { loadPlugin, type LoadOptions, type Plugin } from '../lib/index';
 import { cgroupSupport } from '../lib/capabilities';
 import { runtime } from '../lib/runtime';
 
-export const PLUGIN_DIR = path.join(__dirname, '..', 'build', 'Release', 'plugins');
+export const PLUGIN_DIR = path.join(__dirname, '..', 'build', 'plugins');
 
 /** The ASAN+UBSAN run (npm run test:asan, test/run_asan.sh). */
 export const ASAN = process.env.BULKHEAD_ASAN === '1';

@@ -39,7 +39,7 @@ function buildDir(name: string, helper: { copy?: string; bytes?: Buffer; mode: n
 function twoLoads(root: string): Array<{ code?: string; message?: string; ms: number }> {
   const script = `
     const { loadPlugin } = require(${JSON.stringify(LIB)});
-    const file = ${JSON.stringify(path.join(RELEASE, 'plugins', 'echo.so'))};
+    const file = ${JSON.stringify(path.join(__dirname, '..', 'build', 'plugins', 'echo.so'))};
     (async () => {
       const out = [];
       for (let i = 0; i < 2; i++) {

@@ -11,6 +11,7 @@ cd "$(dirname "$0")/.."
 root=build/asan
 mkdir -p "$root"
 for f in binding.gyp package.json cpp plugins node_modules; do ln -sfn "../../$f" "$root/$f"; done
+make -s -C plugins -j2  # the fixtures the suite loads (not sanitized)
 (cd "$root" && node-gyp configure -- -Dbulkhead_asan=1 >/dev/null && node-gyp build -j 2 >/dev/null)
 export BULKHEAD_PREBUILD="$PWD/$root" BULKHEAD_ASAN=1
 export LD_PRELOAD="$(g++ -print-file-name=libasan.so)"

@@ -20,7 +20,7 @@ const CALLS = arg('calls', 100_000);
 const SECONDS = arg('seconds', 300);
 const IN_FLIGHT = arg('inflight', 64);
 const PLUGINS = arg('plugins', 2);
-const FIXTURE = path.join(__dirname, '..', 'build', 'Release', 'plugins', 'hostile.so');
+const FIXTURE = path.join(__dirname, '..', 'build', 'plugins', 'hostile.so');
 
 let seed = arg('seed', 1);
 function rand(): number {
