@@ -112,7 +112,7 @@ export class Pool {
           `The template process of ${template.name} broke the control protocol (${protocol}) and was killed with its workers; load the plugin again`)
         : new BulkheadError(ErrorCode.ZYGOTE,
           `The template process of ${template.name} ended (${status === null ? 'the zygote died' : `wait status ${status}`}); load the plugin again`);
-      for (const c of this.queue.splice(0)) this.fail(c, this.templateLost);
+      this.failQueue(this.templateLost);
     });
   }
 
@@ -182,7 +182,7 @@ export class Pool {
   private shortage(e: BulkheadError): BulkheadError {
     // Not the plugin's fault, so no crash is counted; the retry waits, so a shortage never spins.
     this.backoffUntil = Math.max(this.backoffUntil, performance.now() + SHORTAGE_RETRY_MS);
-    if (this.workers.length === 0) for (const c of this.queue.splice(0)) this.fail(c, e);
+    if (this.workers.length === 0) this.failQueue(e);
     queueMicrotask(() => this.ensureMin());
     return e;
   }
@@ -242,6 +242,12 @@ export class Pool {
       });
   }
 
+  /** Fails every queued call with `e`; the queue's deadline timer goes with them. */
+  private failQueue(e: BulkheadError): void {
+    for (const c of this.queue.splice(0)) this.fail(c, e);
+    this.armQueueTimer();
+  }
+
   private fail(c: Call, e: BulkheadError): void {
     if (c.settled) return;
     c.settled = true;
@@ -272,7 +278,7 @@ export class Pool {
     this.notifyIdle();
     if (this.mode === 'closed' || this.templateLost) {
       const e = this.refusal()!;
-      for (const c of this.queue.splice(0)) this.fail(c, e);
+      this.failQueue(e);
       return;
     }
     // Recycled, shrunk or aborted on purpose, or killed for overrunning a deadline the caller set:
@@ -316,7 +322,7 @@ export class Pool {
   private quarantine(e: BulkheadError): void {
     this.mode = 'quarantined';
     this.quarantineError = e;
-    for (const c of this.queue.splice(0)) this.fail(c, e);
+    this.failQueue(e);
     for (const w of [...this.workers]) w.kill(e);
     if (quarantineChannel.hasSubscribers) {
       quarantineChannel.publish({ plugin: this.template.name, version: this.template.version,
@@ -366,7 +372,8 @@ export class Pool {
   private armQueueTimer(): void {
     let next = Infinity;
     for (const c of this.queue) if (!c.settled && c.deadlineNs < next) next = c.deadlineNs;
-    if (this.queueTimer && next >= this.queueTimerAt) return;  // the timer set is early enough
+    // Nothing waits: no timer (it would keep the process alive for nothing).
+    if (this.queueTimer && next !== Infinity && next >= this.queueTimerAt) return;  // early enough
     if (this.queueTimer) clearTimeout(this.queueTimer);
     this.queueTimer = undefined;
     if (next === Infinity) return;
@@ -376,7 +383,8 @@ export class Pool {
       this.expireQueued();
       this.armQueueTimer();
     }, Math.max(0, Math.ceil((next - monotonicNs()) / 1e6)));
-    this.queueTimer.unref();
+    // Not unref'd: a queued call is pending work, and keeps the process alive as any pending
+    // promise of I/O does, until it runs or its deadline passes.
   }
 
   private expireQueued(now = monotonicNs()): void {
@@ -427,6 +435,7 @@ export class Pool {
       this.queue.shift();
       this.afterSubmit(w);
     }
+    if (this.queue.length === 0) this.armQueueTimer();
     this.notifyIdle();
   }
 
@@ -434,6 +443,7 @@ export class Pool {
   unqueue(call: Call): void {
     const i = this.queue.indexOf(call);
     if (i >= 0) this.queue.splice(i, 1);
+    if (i >= 0 && this.queue.length === 0) this.armQueueTimer();
   }
 
   /** Hands over every call still waiting in the queue (none reached a worker), for another
@@ -492,7 +502,7 @@ export class Pool {
     const wasRunning = this.mode === 'running' || this.mode === 'paused';
     this.mode = 'draining';
     const e = new BulkheadError(ErrorCode.CLOSED, `Plugin ${this.template.name} is closed`);
-    for (const c of this.queue.splice(0)) this.fail(c, e);
+    this.failQueue(e);
     if (wasRunning && graceMs > 0 && this.inflight > 0) {
       let timer: NodeJS.Timeout | undefined;
       await Promise.race([this.idle(), new Promise((r) => { timer = setTimeout(r, graceMs); })]);
@@ -507,7 +517,7 @@ export class Pool {
     clearInterval(this.idleTimer);
     if (this.backoffTimer) clearTimeout(this.backoffTimer);
     if (this.queueTimer) clearTimeout(this.queueTimer);
-    for (const c of this.queue.splice(0)) this.fail(c, e);
+    this.failQueue(e);
     const deaths = this.workers.map((w) => {
       w.kill(e);
       return w.dead;

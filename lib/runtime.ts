@@ -149,8 +149,9 @@ class Runtime {
     return this.ready;
   }
 
-  /** Keeps the event loop alive only while the zygote owes us an answer. */
-  private hold(delta: number): void {
+  /** Keeps the event loop alive only while the zygote owes us an answer (a load, a spawn, the
+   *  exit report of a worker we killed). */
+  hold(delta: number): void {
     this.pending += delta;
     this.zygote?.ref(this.pending > 0);
   }

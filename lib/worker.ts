@@ -383,6 +383,7 @@ export class Worker {
 
   /** True when the death was the host's plan (recycling, shrinking, an abort), not a failure. */
   planned = false;
+  private awaitingExit = false;
   private paused = false;
 
   /** SIGSTOP: a paused plugin's idle workers use no CPU at all (not even their spin). */
@@ -422,7 +423,14 @@ export class Worker {
     this.killTarget = target;
     this.state = 'dying';
     this.channel.kill();
-    if (this.pid === 0) this.finish(null, {});  // never started: no exit report will come
+    if (this.pid === 0) {
+      this.finish(null, {});  // never started: no exit report will come
+      return;
+    }
+    // Calls behind the killed one (and any queued for a replacement) wait on its exit report: the
+    // process must not exit for want of a ref'd handle before it comes.
+    this.awaitingExit = true;
+    runtime.hold(1);
   }
 
   private breakProtocol(reason?: string, fn?: string): BulkheadError {
@@ -465,6 +473,8 @@ export class Worker {
 
   private finish(status: number | null, cause: ExitCause): void {
     if (this.state === 'dead') return;
+    if (this.awaitingExit) runtime.hold(-1);
+    this.awaitingExit = false;
     const running = this.inflight[0];
     const error = this.killError ?? classifyExit(status, cause.violation, this.pid, running?.fnName, (cause.oomKills ?? 0) > 0);
     if (!this.killError && error.code === ErrorCode.WORKER_CRASHED) {
