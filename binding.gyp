@@ -34,7 +34,8 @@
         "cpp/sandbox/landlock_ruleset.cc",
         "cpp/sandbox/syscall_names.cc",
         "cpp/monitor/cgroup_fs.cc",
-        "cpp/monitor/cgroup_probe.cc"
+        "cpp/monitor/cgroup_probe.cc",
+        "cpp/zygote/process_facts.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NODE_ADDON_API_DISABLE_CPP_EXCEPTIONS"],

@@ -90,7 +90,7 @@ function loadError(f: LoadFailure | BulkheadError, file: string): BulkheadError 
       { reason: 'protocol' });
   }
   if (f.kind === 'exit') {
-    const e = classifyExit(f.status ?? null, undefined, 0, undefined);
+    const e = classifyExit(f.status ?? null, undefined, 0, undefined, false, 'its template');
     return new BulkheadError(ErrorCode.LOAD_FAILED, `Loading ${file} failed: ${e.message}`,
       { reason: 'crashed', signal: e.signal, exitCode: e.exitCode });
   }
@@ -384,7 +384,10 @@ export class Plugin extends EventEmitter {
     call.cleanup?.();
     call.reject(e);
     if (running) running.abortRunning(e, call);  // native code cannot be interrupted; its worker is replaced
-    for (const p of pools) p.unqueue(call);
+    for (const p of pools) {
+      p.unqueue(call);
+      p.abandonOnRing(call);
+    }
   }
 
   /** Calls `fn` and blocks this thread until it returns (spins, then sleeps on a futex). */

@@ -455,6 +455,12 @@ export class Pool {
     return taken;
   }
 
+  /** A call settled while it waits on a worker's ring behind another: the worker will still
+   *  run it, and nobody waits for it any more (see Worker.abandon). */
+  abandonOnRing(call: Call): void {
+    for (const w of this.workers) if (w.inflight.indexOf(call) > 0) w.abandon(call);
+  }
+
   runningOn(call: Call): Worker | undefined {
     return this.workers.find((w) => w.inflight[0] === call);
   }

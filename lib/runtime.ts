@@ -1,9 +1,12 @@
 // runtime.ts: the process-wide link to the zygote helper. It starts the zygote on first use,
 // turns control messages into promises (loads, spawns) and callbacks (process exits), and, if the
 // zygote dies, fails what was pending and starts a fresh one on next use.
+import * as os from 'node:os';
+
 import { BulkheadError, ErrorCode } from './errors';
 import { native, Wire, type ZygoteHandle } from './native';
 import { untrustedText } from './untrusted_text';
+import { diedAtStart } from './worker';
 
 export interface LoadedTemplate {
   templatePid: number;
@@ -320,7 +323,8 @@ class Runtime {
       case Wire.SPAWN_ERROR:
         this.failSpawn(`${id}:${a}`, this.protocolErrors.has(id)
           ? this.protocolError(id)
-          : new BulkheadError(ErrorCode.ZYGOTE, `The template could not start a worker (errno ${b})`));
+          : b === os.constants.errno.ECHILD ? diedAtStart(c)  // the worker was made and died at once
+            : new BulkheadError(ErrorCode.ZYGOTE, `The template could not start a worker (errno ${b})`));
         break;
       case Wire.EXITED:
         this.onExit(a, b, c, payload.length === 8 ? Number(payload.readBigUInt64LE(0)) : 0);

@@ -62,30 +62,40 @@ function signalName(sig: number): string {
 /** Turns a wait status, and the monitor's violation report if it made one, into the error the
  *  call gets. The signal always comes from the wait status: nothing the worker wrote counts. */
 export function classifyExit(status: number | null, violation: Violation | undefined, pid: number,
-                             fn: string | undefined, oomKilled = false): BulkheadError {
+                             fn: string | undefined, oomKilled = false, who = `Worker ${pid}`): BulkheadError {
   const where = fn ? ` in ${fn}()` : '';
   if (violation) return violationError(violation, pid, fn, fn ? `in ${fn}()` : 'in a worker');
   if (status === null) {
-    return new BulkheadError(ErrorCode.ZYGOTE, `The zygote helper died; worker ${pid} was lost${where}`, { pid, fn });
+    return new BulkheadError(ErrorCode.ZYGOTE, `The zygote helper died; ${who} was lost${where}`, { pid, fn });
   }
   const sig = status & 0x7f;
   if (sig === 0) {
     const exitCode = (status >> 8) & 0xff;
     const why = exitCode === WORKER_SETUP_FAILED ? ' (its sandbox could not be set up)' : '';
-    return new BulkheadError(ErrorCode.WORKER_EXITED, `Worker ${pid} exited with code ${exitCode}${where}${why}`,
+    return new BulkheadError(ErrorCode.WORKER_EXITED, `${who} exited with code ${exitCode}${where}${why}`,
       { pid, fn, exitCode });
   }
   const signal = signalName(sig);
   if (sig === os.constants.signals.SIGKILL && oomKilled) {
-    return new BulkheadError(ErrorCode.MEMORY_LIMIT, `Worker ${pid} exceeded its memory limit${where} and was killed`,
+    return new BulkheadError(ErrorCode.MEMORY_LIMIT, `${who} exceeded its memory limit${where} and was killed`,
       { pid, fn, signal, reason: 'memory' });
   }
   if (sig === os.constants.signals.SIGXFSZ) {
-    return new BulkheadError(ErrorCode.FILE_SIZE_LIMIT, `Worker ${pid} wrote past its file-size limit${where}`,
+    return new BulkheadError(ErrorCode.FILE_SIZE_LIMIT, `${who} wrote past its file-size limit${where}`,
       { pid, fn, signal, reason: 'fsize' });
   }
-  return new BulkheadError(ErrorCode.WORKER_CRASHED, `Worker ${pid} crashed with ${signal}${where}`,
+  return new BulkheadError(ErrorCode.WORKER_CRASHED, `${who} crashed with ${signal}${where}`,
     { pid, fn, signal });
+}
+
+/** A new worker that died before the host took it (the monitor's spawn answer, ECHILD): its wait
+ *  status is `statusPlusOne - 1` where the kernel kept one (0: unknown). */
+export function diedAtStart(statusPlusOne: number): BulkheadError {
+  const who = 'A new worker, before it could serve,';
+  if (statusPlusOne === 0) {
+    return new BulkheadError(ErrorCode.WORKER_EXITED, `${who} died (this kernel keeps no exit status for it)`);
+  }
+  return classifyExit(statusPlusOne - 1, undefined, 0, undefined, false, who);
 }
 
 export class Worker {
@@ -358,6 +368,13 @@ export class Worker {
     const head = this.inflight[0];
     if (head?.settled && this.state === 'ready') next = Math.min(next, head.deadlineNs + ABANDONED_GRACE_NS);
     return next;
+  }
+
+  /** `call`, on the ring behind another, was settled early (aborted): once the worker reaches
+   *  it, it may run for the grace only, as an expired call may, not until its own deadline. */
+  abandon(call: Call): void {
+    call.deadlineNs = Math.min(call.deadlineNs, monotonicNs());
+    this.armTimer(Infinity);
   }
 
   /** Rejects every call past its deadline; an overdue running call takes the worker with it. */

@@ -47,7 +47,7 @@ function killWorkersAsTheyAppear(zygote: number, group: number, ms: number): Pro
   });
 }
 
-const SETTLED_CODES = new Set<string>([ErrorCode.WORKER_CRASHED, ErrorCode.WORKER_LOST, ErrorCode.QUARANTINED,
+const SETTLED_CODES = new Set<string>([ErrorCode.WORKER_CRASHED, ErrorCode.WORKER_EXITED, ErrorCode.WORKER_LOST, ErrorCode.QUARANTINED,
   ErrorCode.TIMEOUT, ErrorCode.ZYGOTE]);
 
 describe('workers killed as soon as they appear', () => {

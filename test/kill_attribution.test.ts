@@ -92,3 +92,24 @@ describe('a call rejected at its deadline while it waited behind another', () =>
     }
   });
 });
+
+describe('a call aborted while it waited behind another', () => {
+  it('that hangs once the worker reaches it gets the worker killed after the grace, not at its own deadline', async () => {
+    const p = await load('hostile', { pool: { size: 1 } });
+    try {
+      const settle = (x: Promise<Uint8Array>) => x.then(text, (e: { code: string }) => e.code);
+      const ahead = settle(p.call('sleep_ms', bytes('300'), { timeoutMs: 2000 }));
+      const ac = new AbortController();
+      const aborted = settle(p.call('spin', bytes(''), { timeoutMs: 30_000, signal: ac.signal }));
+      const t0 = performance.now();
+      const behind = settle(p.call('echo', bytes('behind'), { timeoutMs: 30_000, idempotent: true }));
+      setTimeout(() => ac.abort(), 50);
+      expect(await aborted).toBe(ErrorCode.ABORTED);
+      expect(await ahead).toBe('slept');
+      expect(await behind).toBe('behind');  // retried on the replacement
+      expect(performance.now() - t0).toBeLessThan(3000);  // not the aborted call's 30 s
+    } finally {
+      await p.close();
+    }
+  });
+});

@@ -2,6 +2,8 @@
 // worker's eventfd (no libuv pool thread), or synchronously through Spin/Wait.
 #include "addon/channel_handle.h"
 
+#include "zygote/process_facts.h"
+
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
@@ -22,18 +24,6 @@ uv_loop_t* LoopOf(Napi::Env env) {
   napi_get_uv_event_loop(env, &loop);
   return loop;
 }
-
-// PIDFD_GET_INFO (Linux 6.13+; exit status since 6.15), defined here for older headers.
-struct PidfdInfo {
-  uint64_t mask;
-  uint64_t cgroupid;
-  uint32_t pid, tgid, ppid, ruid, rgid, euid, egid, suid, sgid, fsuid, fsgid;
-  int32_t exit_code;
-  uint32_t coredump_mask;
-  uint32_t spare;
-};
-constexpr uint64_t kPidfdInfoExit = 1u << 3;
-constexpr unsigned long kPidfdGetInfo = _IOWR(0xFF, 11, PidfdInfo);
 
 bool PidfdExited(int pidfd) {
   struct pollfd p = {pidfd, POLLIN, 0};
@@ -240,13 +230,7 @@ int ChannelHandle::WaitFor(uint64_t deadline, uint64_t spin) {
 // exitStatus() -> the wait status of the exited worker, or -1 when the kernel cannot say yet
 // (not reaped yet, or a kernel before 6.15). The zygote's report arrives later either way.
 Napi::Value ChannelHandle::ExitStatus(const Napi::CallbackInfo& info) {
-  PidfdInfo pi{};
-  pi.mask = kPidfdInfoExit;
-  int status = -1;
-  if (pidfd_ >= 0 && ioctl(pidfd_, kPidfdGetInfo, &pi) == 0 && (pi.mask & kPidfdInfoExit)) {
-    status = pi.exit_code;
-  }
-  return Napi::Number::New(info.Env(), status);
+  return Napi::Number::New(info.Env(), PidfdExitStatus(pidfd_));
 }
 
 void ChannelHandle::OnEvent(uv_poll_t* handle, int status, int events) {

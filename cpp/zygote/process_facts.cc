@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -112,6 +113,27 @@ pid_t PidOfPidfd(int fd) {
 bool IsPidfdOfGone(int fd) {
   long pid;
   return PidfdField(fd, &pid) && pid == -1;
+}
+
+namespace {
+// PIDFD_GET_INFO (Linux 6.13+; exit status since 6.15), defined here for older headers.
+struct PidfdInfo {
+  uint64_t mask;
+  uint64_t cgroupid;
+  uint32_t pid, tgid, ppid, ruid, rgid, euid, egid, suid, sgid, fsuid, fsgid;
+  int32_t exit_code;
+  uint32_t coredump_mask;
+  uint32_t spare;
+};
+constexpr uint64_t kPidfdInfoExit = 1u << 3;
+constexpr unsigned long kPidfdGetInfo = _IOWR(0xFF, 11, PidfdInfo);
+}  // namespace
+
+int PidfdExitStatus(int pidfd) {
+  PidfdInfo pi{};
+  pi.mask = kPidfdInfoExit;
+  if (pidfd >= 0 && ioctl(pidfd, kPidfdGetInfo, &pi) == 0 && (pi.mask & kPidfdInfoExit)) return pi.exit_code;
+  return -1;
 }
 
 bool IsSeccompListener(int fd) { return LinkTarget(fd) == "anon_inode:seccomp notify"; }

@@ -30,6 +30,10 @@ pid_t PidOfPidfd(int fd);
 // True if `fd` is a pidfd whose process is gone (exited and reaped).
 bool IsPidfdOfGone(int fd);
 
+// The wait status of the exited process `pidfd` refers to, from PIDFD_GET_INFO, or -1 when the
+// kernel cannot say (still running, not reaped yet, or a kernel before 6.15).
+int PidfdExitStatus(int pidfd);
+
 // True if `fd` is a seccomp user-notification listener.
 bool IsSeccompListener(int fd);
 

@@ -387,12 +387,14 @@ void HandleTemplateMessage(Template& t, WireMessage& msg) {
     case Phase::kServing:
       if (type == WireType::kSpawned && msg.fds.size() == 1 && t.open_spawns.count(msg.header.a) != 0 &&
           t.clones_unreported > 0 && IsPidfdOfGone(msg.fds[0])) {
-        // A worker that died at once (and is reaped already): a failed spawn, not a lie.
+        // A worker that died at once (and is reaped already): a failed spawn, not a lie. Its
+        // wait status goes with it where the kernel keeps one (c = status + 1; 0: unknown).
         t.clones_unreported--;
         t.open_spawns.erase(msg.header.a);
         Remove(t.plugin_id, t.spawn_cgroups[msg.header.a]);
         t.spawn_cgroups.erase(msg.header.a);
-        SendHost(WireType::kSpawnError, t.plugin_id, msg.header.a, ECHILD, 0);
+        SendHost(WireType::kSpawnError, t.plugin_id, msg.header.a, ECHILD,
+                 static_cast<uint64_t>(PidfdExitStatus(msg.fds[0]) + 1));
         return;
       }
       if (type == WireType::kSpawned) {
