@@ -155,7 +155,7 @@ class Runtime {
   /** Keeps the event loop alive only while the zygote owes us an answer (a load, a spawn, the
    *  exit report of a worker we killed). */
   hold(delta: number): void {
-    this.pending += delta;
+    this.pending = Math.max(0, this.pending + delta);
     this.zygote?.ref(this.pending > 0);
   }
 
@@ -385,7 +385,6 @@ class Runtime {
     this.ready = undefined;
     for (const id of [...this.loads.keys()]) this.failLoad(id, err);
     for (const key of [...this.spawns.keys()]) this.failSpawn(key, err);
-    this.pending = 0;  // after the fails above, which each release their hold
     this.earlyExits.clear();
     const exits = [...this.exits.values()];
     const templates = [...this.templateExits.values()];
@@ -395,6 +394,7 @@ class Runtime {
     this.protocolErrors.clear();
     exits.forEach((l) => l(null, {}));
     templates.forEach((l) => l(null, {}));
+    this.pending = 0;  // after the fails and exits above, which each release their hold
   }
 }
 

@@ -55,6 +55,25 @@ describe('a pending call keeps the host alive', () => {
     expect(out).toEqual({ ahead: 'ERR_TIMEOUT', lost: 'ERR_WORKER_LOST', retried: 'retried' });
   });
 
+  it('made on a fresh zygote after the old one died while a worker it was to reap was dying', () => {
+    // The zygote is stopped so the killed worker's exit report cannot come, then killed: the
+    // dying worker's hold on the event loop is released by the zygote's death, not twice.
+    const echo = pluginPath('echo');
+    const out = host('{ pool: { size: 1 } }', `
+      const fs = require('node:fs');
+      const kids = (pid) => fs.readdirSync('/proc/' + pid + '/task').flatMap((t) =>
+        fs.readFileSync('/proc/' + pid + '/task/' + t + '/children', 'utf8').trim().split(/\\s+/).filter(Boolean)).map(Number);
+      const zygote = kids(process.pid)[0];
+      process.kill(zygote, 'SIGSTOP');
+      out.killed = await code(p.call('spin', Buffer.alloc(0), { timeoutMs: 100 }));
+      process.kill(zygote, 'SIGKILL');
+      await new Promise((r) => setTimeout(r, 200));
+      const q = await loadPlugin(${JSON.stringify(echo)}, { trust: { sha256: ${JSON.stringify(sha256Of(echo))} } });
+      out.fresh = await code(q.call('echo', Buffer.from('fresh')));
+      await q.close();`);
+    expect(out).toEqual({ killed: 'ERR_TIMEOUT', fresh: 'fresh' });
+  });
+
   it('queued while the pool waits out its restart backoff after a crash', () => {
     const out = host('{ pool: { size: 1 }, restart: { initialBackoffMs: 300 } }', `
       out.crash = await code(p.call('segfault', Buffer.alloc(0)));
