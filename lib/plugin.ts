@@ -564,7 +564,7 @@ export class Plugin extends EventEmitter {
   }
 
   /** close() and destroy() during upgrade() end the new version too: the one being checked now,
-   *  and the one still loading once its load settles (upgrade() sees the state and stops it). */
+   *  and the one still loading (its load is cancelled; one that finished meanwhile is destroyed). */
   private async stopUpgrades(): Promise<void> {
     this.closing.abort();
     await this.candidate?.pool.destroy();

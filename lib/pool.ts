@@ -171,17 +171,23 @@ export class Pool {
       w = this.newWorker();
     } catch (e) {
       return Promise.reject(this.shortage(new BulkheadError(ErrorCode.RESOURCES,
-        `Cannot start a worker of ${this.template.name}: ${(e as Error).message}`, { cause: e })));
+        `Cannot start a worker of ${this.template.name}: ${(e as Error).message}`, { cause: e }), undefined));
     }
     return this.start1(w);
   }
 
-  /** A worker the host could not set up or take (its ring, its eventfd or its pidfd: descriptors
-   *  or memory ran out): a failed start, retried after SHORTAGE_RETRY_MS. While no worker exists
-   *  to serve them, waiting calls get the typed error at once instead of their deadline. */
-  private shortage(e: BulkheadError): BulkheadError {
-    // Not the plugin's fault, so no crash is counted; the retry waits, so a shortage never spins.
+  /** A worker the host could not set up (`w` undefined: it never existed) or take (its ring, its
+   *  eventfd or its pidfd: descriptors or memory ran out): a failed start, retried after
+   *  SHORTAGE_RETRY_MS. While no worker exists to serve them, waiting calls get the typed error at
+   *  once instead of their deadline. */
+  private shortage(e: BulkheadError, w: Worker | undefined): BulkheadError {
+    // Not the plugin's fault, so no crash is counted; the retry waits, so a shortage never spins
+    // (set before the kill, whose replacement would otherwise start at once).
     this.backoffUntil = Math.max(this.backoffUntil, performance.now() + SHORTAGE_RETRY_MS);
+    if (w) {
+      w.planned = true;
+      w.kill(e);
+    }
     if (this.workers.length === 0) this.failQueue(e);
     queueMicrotask(() => this.ensureMin());
     return e;
@@ -230,13 +236,7 @@ export class Pool {
       },
       (e: BulkheadError) => {
         this.pendingSpawns--;
-        if (e.code === ErrorCode.RESOURCES) {
-          // Released without counting a crash, and not replaced before the retry time.
-          this.backoffUntil = Math.max(this.backoffUntil, performance.now() + SHORTAGE_RETRY_MS);
-          w.planned = true;
-          w.kill(e);
-          throw this.shortage(e);
-        }
+        if (e.code === ErrorCode.RESOURCES) throw this.shortage(e, w);
         w.kill(e);
         throw e;
       });
@@ -450,8 +450,7 @@ export class Pool {
    *  version to run; their deadlines go with them. */
   takeQueued(): Call[] {
     const taken = this.queue.splice(0).filter((c) => !c.settled);
-    if (this.queueTimer) clearTimeout(this.queueTimer);
-    this.queueTimer = undefined;
+    this.armQueueTimer();
     return taken;
   }
 
@@ -522,7 +521,6 @@ export class Pool {
     this.mode = 'closed';
     clearInterval(this.idleTimer);
     if (this.backoffTimer) clearTimeout(this.backoffTimer);
-    if (this.queueTimer) clearTimeout(this.queueTimer);
     this.failQueue(e);
     const deaths = this.workers.map((w) => {
       w.kill(e);

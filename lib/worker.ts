@@ -363,11 +363,16 @@ export class Worker {
   /** The earliest deadline of a call on this worker not yet settled (Infinity: none); for a
    *  settled call the worker is still running, the moment it is abandoned (see expireOverdue). */
   nextDeadlineNs(): number {
-    let next = Infinity;
+    let next = this.abandonedHeadKillNs();
     for (const c of this.inflight) if (!c.settled && c.deadlineNs < next) next = c.deadlineNs;
-    const head = this.inflight[0];
-    if (head?.settled && this.state === 'ready') next = Math.min(next, head.deadlineNs + ABANDONED_GRACE_NS);
     return next;
+  }
+
+  /** When a settled call the worker is running (nobody waits for it) has run too long: its
+   *  deadline (or abort) plus the grace; Infinity when the head is no such call. */
+  private abandonedHeadKillNs(): number {
+    const head = this.inflight[0];
+    return head?.settled && this.state === 'ready' ? head.deadlineNs + ABANDONED_GRACE_NS : Infinity;
   }
 
   /** `call`, on the ring behind another, was settled early (aborted): once the worker reaches
@@ -392,7 +397,7 @@ export class Worker {
     // Past its deadline and a grace that lets a quick one finish, it is a hang like any other:
     // the worker is killed, and the calls behind it go the way of a kill's collateral.
     const head = this.inflight[0];
-    if (head?.settled && this.state === 'ready' && head.deadlineNs + ABANDONED_GRACE_NS <= now) {
+    if (this.abandonedHeadKillNs() <= now) {
       this.kill(new BulkheadError(ErrorCode.TIMEOUT,
         `${head.fnName}() ran on past its deadline after it was rejected; worker ${this.pid} was killed`, { fn: head.fnName, pid: this.pid }), head);
     }

@@ -2,8 +2,6 @@
 // worker's eventfd (no libuv pool thread), or synchronously through Spin/Wait.
 #include "addon/channel_handle.h"
 
-#include "zygote/process_facts.h"
-
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
@@ -15,6 +13,7 @@
 
 #include "addon/js_callback.h"
 #include "ring/crash_report.h"
+#include "zygote/process_facts.h"
 
 namespace bulkhead {
 namespace {

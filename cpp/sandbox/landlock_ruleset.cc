@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <linux/landlock.h>
 #include <stdint.h>
+#include <string.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -108,6 +109,14 @@ int EnforceLandlock(const std::vector<PathGrant>& grants, int min_abi) {
   if (result > 0 && syscall(__NR_landlock_restrict_self, ruleset, 0) != 0) result = -errno;
   close(ruleset);
   return result;
+}
+
+std::string LandlockShortfall(int rc, int min_abi, bool file_grants) {
+  if (rc >= 0) return "";
+  const bool none_here = rc == -ENOSYS || rc == -EOPNOTSUPP || rc == -EPERM;
+  if (min_abi > 0 || !none_here) return std::string("landlock: ") + strerror(-rc);
+  if (file_grants) return "file grants need Landlock, which is unavailable here";
+  return "";
 }
 
 }  // namespace bulkhead

@@ -7,8 +7,6 @@
 #ifndef BULKHEAD_SANDBOX_LANDLOCK_RULESET_H
 #define BULKHEAD_SANDBOX_LANDLOCK_RULESET_H
 
-#include <errno.h>
-
 #include <string>
 #include <vector>
 
@@ -32,10 +30,12 @@ int LandlockAbi();
 // closed before returning, whatever happens. `min_abi` makes a weaker kernel an error (-ENOTSUP).
 int EnforceLandlock(const std::vector<PathGrant>& grants, int min_abi);
 
-// True when an EnforceLandlock result means "this machine gives no Landlock": not built (ENOSYS),
-// not booted (EOPNOTSUPP), or refused by an outer seccomp profile (EPERM: container profiles from
-// before Landlock). Only a spec that asks for no Landlock (seccomp-only) accepts that.
-inline bool NoLandlockHere(int rc) { return rc == -ENOSYS || rc == -EOPNOTSUPP || rc == -EPERM; }
+// Why a process that asked for `min_abi` (0: none) and holds file grants or not cannot go on with
+// EnforceLandlock's result `rc`, or "" when it can. "No Landlock here" (not built: ENOSYS, not
+// booted: EOPNOTSUPP, refused by an outer seccomp profile: EPERM, as container profiles from
+// before Landlock do) is acceptable only to a spec asking for none and granting no files:
+// seccomp lets opens through once paths are granted, and only Landlock keeps them to those paths.
+std::string LandlockShortfall(int rc, int min_abi, bool file_grants);
 
 }  // namespace bulkhead
 

@@ -184,13 +184,9 @@ void RunTemplate(int sock, int plugin_fd, uint32_t plugin_id, pid_t zygote_pid,
   for (const std::string& p : spec.read_paths) grants.push_back({p, false});
   for (const std::string& p : spec.write_paths) grants.push_back({p, false, true});
   int abi = EnforceLandlock(grants, static_cast<int>(spec.min_landlock_abi));
-  if (abi < 0 && (spec.min_landlock_abi > 0 || !NoLandlockHere(abi))) {
-    FailLoad(LoadErrorKind::kSandbox, std::string("landlock: ") + strerror(-abi));
-  }
-  // Seccomp lets opens through once paths are granted; only Landlock keeps them to those paths.
-  if (abi < 0 && (!spec.write_paths.empty() || !spec.read_paths.empty())) {
-    FailLoad(LoadErrorKind::kSandbox, "file grants need Landlock, which is unavailable here");
-  }
+  const std::string shortfall = LandlockShortfall(abi, static_cast<int>(spec.min_landlock_abi),
+                                                  !spec.read_paths.empty() || !spec.write_paths.empty());
+  if (!shortfall.empty()) FailLoad(LoadErrorKind::kSandbox, shortfall);
   // Under Landlock a plugin process cannot reach another process's memory (Landlock confines
   // ptrace and /proc/<pid>/mem to its own domain's descendants, and seccomp denies ptrace and
   // process_vm_*), so it may be dumpable: that lets the host, as the same user without

@@ -35,8 +35,10 @@ void RunWorker(int region_fd, int event_fd, pid_t zygote_pid, const SandboxSpec&
   for (const std::string& p : spec.read_paths) grants.push_back({p, false});
   for (const std::string& p : spec.write_paths) grants.push_back({p, false, true});
   int abi = EnforceLandlock(grants, static_cast<int>(spec.min_landlock_abi));
-  if (abi < 0 && (spec.min_landlock_abi > 0 || !NoLandlockHere(abi))) _exit(kExitSetupFailed);
-  if (abi < 0 && (!spec.write_paths.empty() || !spec.read_paths.empty())) _exit(kExitSetupFailed);  // see RunTemplate
+  if (!LandlockShortfall(abi, static_cast<int>(spec.min_landlock_abi),
+                         !spec.read_paths.empty() || !spec.write_paths.empty()).empty()) {
+    _exit(kExitSetupFailed);
+  }
   SeccompOptions so;
   so.phase = SeccompPhase::kRun;
   if (InstallSeccomp(so) != 0) _exit(kExitSetupFailed);

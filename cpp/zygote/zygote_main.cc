@@ -121,6 +121,16 @@ void FailLoadEarly(uint32_t plugin_id, const std::string& msg) {
   SendHost(WireType::kExited, plugin_id, 0, 0, plugin_id, &no_oom, sizeof no_oom);
 }
 
+// `cr` from AddPlugin or AddWorker, failed as well when a limit asked for is not in force (fail
+// closed, whatever the host's probe believed): only "no hierarchy at all, none asked" stays ok.
+CgroupResult WithLimitsInForce(CgroupResult cr, const CgroupLimitResults& applied) {
+  if (cr.status == CgroupStatus::kFailed || cr.status == CgroupStatus::kInvalid) return cr;
+  CgroupResult missing = applied.FirstUnapplied();
+  if (missing.ok()) return cr;
+  missing.status = CgroupStatus::kFailed;
+  return missing;
+}
+
 void Remove(uint32_t plugin, uint32_t worker) {
   CgroupResult r = worker == kWholePlugin ? g_cgroups->RemovePlugin(plugin) : g_cgroups->RemoveWorker(plugin, worker);
   if (r.status == CgroupStatus::kBusy) g_removals.push_back({plugin, worker, 0});
@@ -184,9 +194,9 @@ void HandleLoad(WireMessage& msg) {
   plugin_limits.memory_bytes = spec.plugin_memory_bytes;
   plugin_limits.pids_max = spec.plugin_pids;
   CgroupLimitResults applied;
-  CgroupResult cr = g_cgroups->AddPlugin(id, plugin_limits, &applied);
-  if (cr.status == CgroupStatus::kFailed || cr.status == CgroupStatus::kInvalid || !applied.FirstUnapplied().ok()) {
-    FailLoadEarly(id, "cgroup: " + (applied.FirstUnapplied().ok() ? cr.reason : applied.FirstUnapplied().reason));
+  const CgroupResult cr = WithLimitsInForce(g_cgroups->AddPlugin(id, plugin_limits, &applied), applied);
+  if (cr.status == CgroupStatus::kFailed || cr.status == CgroupStatus::kInvalid) {
+    FailLoadEarly(id, "cgroup: " + cr.reason);
     g_cgroups->RemovePlugin(id);
     return;
   }
@@ -241,13 +251,9 @@ void HandleLoad(WireMessage& msg) {
 CgroupResult AddWorkerCgroup(Template& t, uint32_t* serial) {
   CgroupLimitResults applied;
   *serial = t.next_cgroup++;
-  CgroupResult cr = g_cgroups->AddWorker(t.plugin_id, *serial, t.worker_limits, &applied);
-  if (cr.status != CgroupStatus::kFailed && cr.status != CgroupStatus::kInvalid && !applied.FirstUnapplied().ok()) {
-    Remove(t.plugin_id, *serial);
-    CgroupResult missing = applied.FirstUnapplied();
-    missing.status = CgroupStatus::kFailed;  // asked for and not in force: a failed spawn
-    return missing;
-  }
+  const CgroupResult made = g_cgroups->AddWorker(t.plugin_id, *serial, t.worker_limits, &applied);
+  const CgroupResult cr = WithLimitsInForce(made, applied);
+  if (cr.status != made.status) Remove(t.plugin_id, *serial);  // made, but short of a limit
   return cr;
 }
 
