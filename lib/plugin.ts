@@ -384,10 +384,7 @@ export class Plugin extends EventEmitter {
     call.cleanup?.();
     call.reject(e);
     if (running) running.abortRunning(e, call);  // native code cannot be interrupted; its worker is replaced
-    for (const p of pools) {
-      p.unqueue(call);
-      p.abandonOnRing(call);
-    }
+    for (const p of pools) p.unqueue(call);
   }
 
   /** Calls `fn` and blocks this thread until it returns (spins, then sleeps on a futex). */

@@ -316,7 +316,10 @@ export class Pool {
       return;
     }
     const want = Math.max(this.options.min, this.queue.length > 0 || force ? 1 : 0);
-    while (this.workers.length < want) this.spawn().catch(() => { /* reported through calls */ });
+    // A start that fails at once (a shortage) backs off: no retry in this loop, which would spin.
+    while (this.workers.length < want && performance.now() >= this.backoffUntil) {
+      this.spawn().catch(() => { /* reported through calls */ });
+    }
   }
 
   private quarantine(e: BulkheadError): void {
@@ -452,12 +455,6 @@ export class Pool {
     const taken = this.queue.splice(0).filter((c) => !c.settled);
     this.armQueueTimer();
     return taken;
-  }
-
-  /** A call settled while it waits on a worker's ring behind another: the worker will still
-   *  run it, and nobody waits for it any more (see Worker.abandon). */
-  abandonOnRing(call: Call): void {
-    for (const w of this.workers) if (w.inflight.indexOf(call) > 0) w.abandon(call);
   }
 
   runningOn(call: Call): Worker | undefined {

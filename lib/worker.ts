@@ -42,7 +42,7 @@ export interface WorkerHooks {
 }
 
 const WORKER_SETUP_FAILED = 121;
-/** How long a worker may go on running a call already rejected at its deadline (it timed out
+/** How long a worker may go on running a call already settled (it timed out or was aborted
  *  while it waited behind another) before it is killed as hung. */
 const ABANDONED_GRACE_NS = 20e6;
 /** bytesWritten(): the kernel will not show this process the worker's count. */
@@ -173,6 +173,7 @@ export class Worker {
     }
     this.inflight.push(call);
     if (this.inflight.length === 1) {
+      this.headSinceNs = monotonicNs();
       this.channel.ref(true);
       this.startCpuClock();
     }
@@ -188,6 +189,7 @@ export class Worker {
   callDirect(call: Call, spinNs: number): Buffer | number {
     if (call.deadlineNs === 0) call.deadlineNs = monotonicNs() + call.timeoutMs * 1e6;
     this.inflight.push(call);
+    this.headSinceNs = monotonicNs();
     const r = this.channel.call(call.id, call.fn, call.input, call.deadlineNs, spinNs);
     if (typeof r !== 'number') {
       this.inflight.shift();
@@ -237,6 +239,7 @@ export class Worker {
         return false;
       }
       this.inflight.shift();
+      this.headSinceNs = monotonicNs();  // the next call, if any, heads the ring from here
       this.lastDone = call;
       this.served++;
       if (this.inflight.length === 0) {
@@ -368,18 +371,12 @@ export class Worker {
     return next;
   }
 
-  /** When a settled call the worker is running (nobody waits for it) has run too long: its
-   *  deadline (or abort) plus the grace; Infinity when the head is no such call. */
+  /** When a settled call the worker is running (rejected at its deadline or aborted while it
+   *  waited behind another: nobody waits for it) has run too long: the grace from the moment it
+   *  came to head the ring, so a quick one finishes; Infinity when the head is no such call. */
   private abandonedHeadKillNs(): number {
     const head = this.inflight[0];
-    return head?.settled && this.state === 'ready' ? head.deadlineNs + ABANDONED_GRACE_NS : Infinity;
-  }
-
-  /** `call`, on the ring behind another, was settled early (aborted): once the worker reaches
-   *  it, it may run for the grace only, as an expired call may, not until its own deadline. */
-  abandon(call: Call): void {
-    call.deadlineNs = Math.min(call.deadlineNs, monotonicNs());
-    this.armTimer(Infinity);
+    return head?.settled && this.state === 'ready' ? this.headSinceNs + ABANDONED_GRACE_NS : Infinity;
   }
 
   /** Rejects every call past its deadline; an overdue running call takes the worker with it. */
@@ -392,10 +389,10 @@ export class Worker {
       c.reject(e);
       if (i === 0) this.kill(e, c);
     });
-    // A call rejected at its deadline while it waited behind another has reached the head of
-    // the ring, so the worker runs it (it cannot be taken back) though nobody waits for it.
-    // Past its deadline and a grace that lets a quick one finish, it is a hang like any other:
-    // the worker is killed, and the calls behind it go the way of a kill's collateral.
+    // A call settled while it waited behind another has reached the head of the ring, so the
+    // worker runs it (it cannot be taken back) though nobody waits for it. Past the grace that
+    // lets a quick one finish it is a hang like any other: the worker is killed, and the calls
+    // behind it go the way of a kill's collateral.
     const head = this.inflight[0];
     if (this.abandonedHeadKillNs() <= now) {
       this.kill(new BulkheadError(ErrorCode.TIMEOUT,
@@ -406,6 +403,8 @@ export class Worker {
   /** True when the death was the host's plan (recycling, shrinking, an abort), not a failure. */
   planned = false;
   private awaitingExit = false;
+  /** CLOCK_MONOTONIC ns when the call now at the head of the ring came to head it. */
+  private headSinceNs = 0;
   private paused = false;
 
   /** SIGSTOP: a paused plugin's idle workers use no CPU at all (not even their spin). */

@@ -57,6 +57,37 @@ describe('descriptor shortage', () => {
     expect(out.back).toBe('back');
   });
 
+  it('with no worker and no descriptor even for a ring: the call gets ERR_RESOURCES at once and the event loop keeps running (no retry loop)', () => {
+    const out = runShortage(`
+      const fs = require('node:fs');
+      const { loadPlugin } = require(${JSON.stringify(path.join(__dirname, '..', 'lib', 'index.ts'))});
+      (async () => {
+        const out = {};
+        const p = await loadPlugin(${JSON.stringify(pluginPath('hostile'))}, {
+          trust: { sha256: ${JSON.stringify(sha256Of(pluginPath('hostile')))} }, pool: { min: 0, max: 1, idleMs: 20 },
+        });
+        for (let i = 0; i < 200 && p.metrics().workers > 0; i++) await new Promise((r) => setTimeout(r, 10));
+        out.idleWorkers = p.metrics().workers;
+        const ticked = new Promise((r) => setTimeout(() => r('ticked'), 50));
+        const filler = []; try { for (let i = 0; i < 100000; i++) filler.push(fs.openSync('/dev/null', 'r')); } catch {}
+        const t0 = performance.now();
+        out.call = await p.call('echo', Buffer.from('x'), { timeoutMs: 5000 }).then(() => 'ok', (e) => e.code);
+        out.callMs = performance.now() - t0;
+        out.ticked = await ticked;
+        for (const fd of filler) fs.closeSync(fd);
+        await new Promise((r) => setTimeout(r, 300));
+        out.back = Buffer.from(await p.call('echo', Buffer.from('back'), { timeoutMs: 5000 })).toString();
+        await p.close();
+        process.stdout.write(JSON.stringify(out));
+      })().catch((e) => { process.stdout.write(JSON.stringify({ failed: String(e && e.stack || e) })); });`);
+    expect(out.failed).toBeUndefined();
+    expect(out.idleWorkers).toBe(0);
+    expect(out.call).toBe('ERR_RESOURCES');
+    expect(out.callMs).toBeLessThan(4000);
+    expect(out.ticked).toBe('ticked');
+    expect(out.back).toBe('back');
+  });
+
   it('at growth: nothing untyped is thrown at any call, the call is served by the busy worker, and the pool grows again once descriptors are free', () => {
     const script = `
       const fs = require('node:fs');

@@ -113,3 +113,24 @@ describe('a call aborted while it waited behind another', () => {
     }
   });
 });
+
+describe('a quick call aborted or rejected while it waited behind a slow one', () => {
+  it.each(['abort', 'deadline'] as const)('(by %s) runs when the worker reaches it and costs nobody anything: the worker lives, the call behind it is served', async (how) => {
+    const p = await load('hostile', { pool: { size: 1 } });
+    try {
+      const settle = (x: Promise<Uint8Array>) => x.then(text, (e: { code: string }) => e.code);
+      const ahead = settle(p.call('sleep_ms', bytes('300'), { timeoutMs: 2000 }));
+      const ac = new AbortController();
+      const quick = settle(p.call('sleep_ms', bytes('5'), how === 'abort' ? { signal: ac.signal } : { timeoutMs: 100 }));
+      const behind = settle(p.call('echo', bytes('behind'), { timeoutMs: 5000 }));  // not idempotent
+      const pid = p.workerPids()[0];
+      if (how === 'abort') setTimeout(() => ac.abort(), 50);
+      expect(await quick).toBe(how === 'abort' ? ErrorCode.ABORTED : ErrorCode.TIMEOUT);
+      expect(await ahead).toBe('slept');
+      expect(await behind).toBe('behind');
+      expect(p.workerPids()).toEqual([pid]);
+    } finally {
+      await p.close();
+    }
+  });
+});
