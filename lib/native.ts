@@ -54,8 +54,9 @@ export interface ChannelHandle {
   drain(gate: Uint32Array): DrainResult;
   spin(spinNs: number): boolean;
   wait(deadlineNs: number, spinNs: number): number;
-  /** Sync fast path: submit, wait, and read our OK response in one crossing (see channel_handle.cc). */
-  call(callId: number, fn: number, input: Uint8Array, deadlineNs: number, spinNs: number): Buffer | number;
+  /** Sync fast path: submit, wait until `waitUntilNs` at most, and read our OK response in one
+   *  crossing (see channel_handle.cc). */
+  call(callId: number, fn: number, input: Uint8Array, deadlineNs: number, spinNs: number, waitUntilNs: number): Buffer | number;
   watch(onEvent: () => void): void;
   ref(on: boolean): void;
   setPidfd(fd: number): void;
@@ -91,7 +92,7 @@ export interface Binding {
   closeFd(fd: number): number;
   sealedMemfd(bytes: Uint8Array): number;
   pidfdKill(fd: number): number;
-  /** Nanoseconds the process's main thread has run on a CPU (/proc/<pid>/schedstat), -1 when gone. */
+  /** Nanoseconds the whole process (every thread) has run on a CPU, from its process CPU clock; -1 when gone. */
   cpuTimeNs(pid: number): number;
   /** The C++ values of the tables above, by name. */
   constants: { wire: Record<string, number>; ring: Record<string, number> };

@@ -50,7 +50,8 @@ export interface Limits {
   /** CPU share per worker, percent of one core, enforced by the cgroup cpu controller where
    *  available. Default 0: no quota. */
   cpuQuotaPercent?: number;
-  /** CPU time one call may use, ms. Default 0: only the wall-clock deadline applies. */
+  /** CPU time one call may use, ms, counting every thread of its worker. Default 0: only the
+   *  wall-clock deadline applies. */
   cpuTimeMs?: number;
   /** Bytes a worker may write over its life (all write() calls, as /proc/<pid>/io counts them)
    *  when the policy grants writable directories. Default 0: 1 GiB with a write grant. */

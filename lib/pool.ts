@@ -219,12 +219,13 @@ export class Pool {
         w.attach(pidfd, pid);
         if (w.state !== 'ready') return;
         if (this.writeBudget > 0 && w.bytesWritten() === UNREADABLE) {
-          // Fail closed: a budget the host cannot read is not held (checked on every worker).
+          // Fail closed: a budget the host cannot read is not held (checked on every worker). A
+          // worker dying as it starts hides its count too: then its death is the failure.
           const e = new BulkheadError(ErrorCode.SANDBOX_UNAVAILABLE,
             `limits.maxBytesWritten cannot be enforced: this process may not read worker ${pid}'s /proc/${pid}/io ` +
             '(the worker is not dumpable and this process lacks CAP_SYS_PTRACE)', { reason: 'unenforceable' });
-          w.kill(e);
-          throw e;
+          w.killUnread(e);
+          return w.dead.then(() => { throw w.deathError ?? e; });
         }
         this.hooks.onSpawn(w);
         if (workerSpawnChannel.hasSubscribers) {
@@ -549,17 +550,21 @@ export class Pool {
       throw new BulkheadError(ErrorCode.NOT_READY, `The worker's ring is full; retry later or use call()`, { fn: call.fnName });
     }
     // The event loop cannot run here, so nothing else will settle the call once the worker is gone.
-    const lost = () => this.fail(call, w.failureFor(call) ?? new BulkheadError(ErrorCode.WORKER_LOST,
-      `Worker ${w.pid} died before ${call.fnName}() finished`, { fn: call.fnName, pid: w.pid }));
+    const lost = () => {
+      if (w.exitDecides) w.reapNow();  // settles the call by the worker's own death, if it was that
+      this.fail(call, w.failureFor(call) ?? new BulkheadError(ErrorCode.WORKER_LOST,
+        `Worker ${w.pid} died before ${call.fnName}() finished`, { fn: call.fnName, pid: w.pid }));
+    };
     while (!call.settled) {
-      // Wake for the earliest deadline on this worker, not only ours: a call ahead of us that
-      // overruns is expired (and its worker killed) at its own deadline, never at ours.
-      const r = w.channel.wait(Math.min(call.deadlineNs, w.nextDeadlineNs()), spinNs);
+      // Wake for the earliest deadline or budget check on this worker, not only ours: a call ahead
+      // of us that overruns is expired (and its worker killed) at its own deadline, never at ours.
+      const r = w.channel.wait(Math.min(call.deadlineNs, w.nextWakeNs()), spinNs);
       if (r === RingResult.OK) {
         if (!w.pump()) lost();
       } else if (r === RingResult.TIMED_OUT) {
-        // The same expiry as the worker's timer: only a running call that overran kills the worker.
-        if (w.pump()) w.expireOverdue();
+        // The worker's timer cannot run here: the same watch (budgets, then deadlines; only a
+        // running call that overran kills the worker).
+        if (w.pump()) w.watch();
         else lost();
       } else {  // the worker died (or broke the protocol) while we waited
         w.reapNow();

@@ -45,6 +45,9 @@ const WORKER_SETUP_FAILED = 121;
 /** How long a worker may go on running a call already settled (it timed out or was aborted
  *  while it waited behind another) before it is killed as hung. */
 const ABANDONED_GRACE_NS = 20e6;
+/** How often a running call's worker has its write count looked at (the budget's overshoot is
+ *  what it can write in this time). */
+const WRITE_CHECK_NS = 50e6;
 /** bytesWritten(): the kernel will not show this process the worker's count. */
 export const UNREADABLE = -2;
 
@@ -88,6 +91,14 @@ export function classifyExit(status: number | null, violation: Violation | undef
     { pid, fn, signal });
 }
 
+/** Whether a kill the host made only because it could not read the worker's write count is what
+ *  ended it (its reason stands), rather than a death the worker was already going to (its own
+ *  exit, a fatal signal such as SIGXFSZ, the monitor's kill for a violation, the OOM killer): the
+ *  kernel hides the count of a dying process that has let go of its memory. */
+export function unreadKillEndedIt(status: number | null, violation: Violation | undefined, oomKilled: boolean): boolean {
+  return status === null || ((status & 0x7f) === os.constants.signals.SIGKILL && !violation && !oomKilled);
+}
+
 /** A new worker that died before the host took it (the monitor's spawn answer, ECHILD): its wait
  *  status is `statusPlusOne - 1` where the kernel kept one (0: unknown). */
 export function diedAtStart(statusPlusOne: number): BulkheadError {
@@ -119,15 +130,21 @@ export class Worker {
   private killError: BulkheadError | undefined;
   /** The call a kill was aimed at; any other call it takes down only had bad timing. */
   private killTarget: Call | undefined;
+  /** The kill was for an unreadable write count: its reason yields to a death of the worker's own. */
+  private killForUnread = false;
+  /** Once dead: what its running call got, or would have. */
+  deathError: BulkheadError | undefined;
   private timer: NodeJS.Timeout | undefined;
   private timerAt = Infinity;
   private readonly hooks: WorkerHooks;
 
   /** CPU-time budget per call, ns (0: none). */
   private readonly cpuBudgetNs: number;
-  /** The running call's CPU-time baseline and when to look at its use next. */
+  /** The running call's CPU-time baseline, and when its CPU use and the worker's write count are
+   *  next looked at (both clocks start when a call comes to head the ring; see startBudgetClocks). */
   private headCpuStartNs = -1;
   private cpuCheckAtNs = Infinity;
+  private writeCheckAtNs = Infinity;
 
   /** Bytes the worker may write over its life (0: not checked: it has nowhere to write). */
   private readonly writeBudget: number;
@@ -175,7 +192,7 @@ export class Worker {
     if (this.inflight.length === 1) {
       this.headSinceNs = monotonicNs();
       this.channel.ref(true);
-      this.startCpuClock();
+      this.startBudgetClocks();
     }
     this.armTimer(call.deadlineNs);
     return true;
@@ -190,12 +207,17 @@ export class Worker {
     if (call.deadlineNs === 0) call.deadlineNs = monotonicNs() + call.timeoutMs * 1e6;
     this.inflight.push(call);
     this.headSinceNs = monotonicNs();
-    const r = this.channel.call(call.id, call.fn, call.input, call.deadlineNs, spinNs);
+    this.startBudgetClocks();
+    // Waits no longer than the first budget check: past it, Pool.runSync watches as the timer does.
+    const r = this.channel.call(call.id, call.fn, call.input, call.deadlineNs, spinNs,
+      Math.min(call.deadlineNs, this.nextWakeNs()));
     if (typeof r !== 'number') {
       this.inflight.shift();
       this.lastDone = call;
       this.served++;
       this.idleSince = performance.now();
+      // As pump() does for every answer: writes past the budget fail the call that made them.
+      if (this.writeBudget > 0 && this.overWriteBudget(call)) return RingResult.OTHER;
       call.settled = true;
       return r;
     }
@@ -245,6 +267,8 @@ export class Worker {
       if (this.inflight.length === 0) {
         this.channel.ref(false);
         this.idleSince = performance.now();
+      } else {
+        this.startBudgetClocks();
       }
       if (call.settled) continue;  // timed out or aborted earlier; its result is dropped
       if (this.writeBudget > 0 && this.overWriteBudget(call)) return false;
@@ -258,10 +282,7 @@ export class Worker {
         this.pump();
       });
     }
-    if (d.length > 0) {
-      if (this.inflight.length === 0) this.hooks.onIdle(this);
-      else this.startCpuClock();
-    }
+    if (d.length > 0 && this.inflight.length === 0) this.hooks.onIdle(this);
     this.armTimer(Infinity);
     return true;
   }
@@ -279,13 +300,45 @@ export class Worker {
     return new BulkheadError(ErrorCode.PLUGIN_ERROR, `${fn}() failed with ${status}${message ? `: ${message}` : ''}`, { fn, status });
   }
 
-  /** A new call heads the ring: its CPU time counts from here. A call cannot use more CPU than
-   *  the wall time that passed, so its budget is next worth checking a budget's time from now. */
-  private startCpuClock(): void {
-    if (this.writeBudget > 0) this.cpuCheckAtNs = monotonicNs() + 50e6;  // look at writes every 50 ms
-    if (this.cpuBudgetNs === 0 || this.pid === 0) return;
+  /** A new call heads the ring (only then: nothing else, a log line least of all, restarts them):
+   *  its CPU time counts from here, and a call cannot use more CPU than the wall time that passed,
+   *  so its budget is next worth checking a budget's time from now; writes every WRITE_CHECK_NS. */
+  private startBudgetClocks(): void {
+    const now = monotonicNs();
+    this.writeCheckAtNs = this.writeBudget > 0 ? now + WRITE_CHECK_NS : Infinity;
+    if (this.cpuBudgetNs === 0 || this.pid === 0) {
+      this.headCpuStartNs = -1;
+      this.cpuCheckAtNs = Infinity;
+      return;
+    }
     this.headCpuStartNs = native().binding.cpuTimeNs(this.pid);
-    this.cpuCheckAtNs = monotonicNs() + this.cpuBudgetNs;
+    this.cpuCheckAtNs = now + this.cpuBudgetNs;
+  }
+
+  /** Still running its calls (so watched), not yet killed or reaped. */
+  private get serving(): boolean {
+    return this.state === 'ready' || this.state === 'retiring';
+  }
+
+  /** When the worker next needs looking at: a deadline, an abandoned head's grace, a budget check
+   *  of the running call (Infinity: nothing to watch). The timer and the sync path both wake here. */
+  nextWakeNs(): number {
+    const budgets = this.serving && this.inflight.length > 0 ? Math.min(this.cpuCheckAtNs, this.writeCheckAtNs) : Infinity;
+    return Math.min(budgets, this.nextDeadlineNs());
+  }
+
+  /** Everything the worker is watched for, as of `now`: the running call's CPU and write budgets,
+   *  then the deadlines (which hold for a dying worker's calls too). What the timer does, and
+   *  Pool.runSync between its waits. */
+  watch(now = monotonicNs()): void {
+    if (this.state === 'dead') return;
+    this.checkCpu(now);
+    if (this.serving && this.writeBudget > 0 && now >= this.writeCheckAtNs) {
+      this.writeCheckAtNs = now + WRITE_CHECK_NS;
+      const running = this.inflight[0];
+      if (running && !running.settled) this.overWriteBudget(running);
+    }
+    this.expireOverdue(now);
   }
 
   /** Bytes written so far, from the kernel's count in /proc/<pid>/io; -1 when the process is
@@ -300,14 +353,23 @@ export class Worker {
     }
   }
 
-  /** Rejects `call` with ERR_WRITE_LIMIT and kills the worker once it wrote past its budget, or
-   *  once its count cannot be read (fail closed: an unread budget is no budget). */
+  /** Rejects `call` with ERR_WRITE_LIMIT and kills the worker once it wrote past its budget. A
+   *  count that cannot be read kills it too (fail closed: an unread budget is no budget), but the
+   *  call is settled by its exit: the kernel hides the count of a process that has let go of its
+   *  memory, which one whose main thread left has (the kill's reason stands) and so has one already
+   *  dying of its own accord, SIGXFSZ or a crash (its death says why; see unreadKillEndedIt). */
   private overWriteBudget(call: Call): boolean {
     const written = this.bytesWritten();
     if (written !== UNREADABLE && written <= this.writeBudget) return false;
-    const e = new BulkheadError(ErrorCode.WRITE_LIMIT, written === UNREADABLE
-      ? `Worker ${this.pid}'s write count (/proc/${this.pid}/io) became unreadable during ${call.fnName}(), so limits.maxBytesWritten cannot be held; it was killed`
-      : `Worker ${this.pid} wrote ${written} bytes, over limits.maxBytesWritten (${this.writeBudget}), during ${call.fnName}(); it was killed`,
+    if (written === UNREADABLE) {
+      if (this.inflight[0] !== call) this.inflight.unshift(call);  // its response, if any, is void
+      this.killUnread(new BulkheadError(ErrorCode.WRITE_LIMIT,
+        `Worker ${this.pid}'s write count (/proc/${this.pid}/io) became unreadable during ${call.fnName}(), so limits.maxBytesWritten cannot be held; it was killed`,
+        { fn: call.fnName, pid: this.pid, reason: 'write' }));
+      return true;
+    }
+    const e = new BulkheadError(ErrorCode.WRITE_LIMIT,
+      `Worker ${this.pid} wrote ${written} bytes, over limits.maxBytesWritten (${this.writeBudget}), during ${call.fnName}(); it was killed`,
       { fn: call.fnName, pid: this.pid, reason: 'write' });
     call.settled = true;
     call.cleanup?.();
@@ -318,9 +380,12 @@ export class Worker {
 
   /** Rejects the running call with ERR_CPU_LIMIT if it used its CPU-time budget. */
   private checkCpu(now: number): void {
-    if (this.writeBudget > 0 && now >= this.cpuCheckAtNs) this.cpuCheckAtNs = now + 50e6;
     const call = this.inflight[0];
-    if (this.cpuBudgetNs === 0 || !call || call.settled || now < this.cpuCheckAtNs || this.headCpuStartNs < 0) return;
+    if (!this.serving || this.cpuBudgetNs === 0 || !call || now < this.cpuCheckAtNs || this.headCpuStartNs < 0) return;
+    if (call.settled) {  // abandoned: the grace after which it is killed as hung watches it now
+      this.cpuCheckAtNs = Infinity;
+      return;
+    }
     const used = native().binding.cpuTimeNs(this.pid) - this.headCpuStartNs;
     if (used < this.cpuBudgetNs) {
       this.cpuCheckAtNs = now + (this.cpuBudgetNs - used);
@@ -338,7 +403,7 @@ export class Worker {
   /** Timer for the earliest unsettled deadline (or CPU check); expired calls reject, a running one
    *  kills the worker. */
   private armTimer(candidateNs: number): void {
-    const next = Math.min(candidateNs, this.inflight.length > 0 ? this.cpuCheckAtNs : Infinity, this.nextDeadlineNs());
+    const next = Math.min(candidateNs, this.nextWakeNs());
     if (next >= this.timerAt && this.timer) return;  // an earlier timer re-arms when it fires
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
@@ -354,13 +419,8 @@ export class Worker {
     this.timer = undefined;
     this.timerAt = Infinity;
     if (!this.pump()) return;  // finished work first: a late timer must not fail a done call
-    const now = monotonicNs();
-    this.checkCpu(now);
-    const running = this.inflight[0];
-    if (this.writeBudget > 0 && running && !running.settled && this.state === 'ready') this.overWriteBudget(running);
-    if (this.state === 'dying') return;
-    this.expireOverdue(now);
-    this.armTimer(Infinity);
+    this.watch();
+    if (this.state !== 'dead') this.armTimer(Infinity);
   }
 
   /** The earliest deadline of a call on this worker not yet settled (Infinity: none); for a
@@ -376,7 +436,7 @@ export class Worker {
    *  came to head the ring, so a quick one finishes; Infinity when the head is no such call. */
   private abandonedHeadKillNs(): number {
     const head = this.inflight[0];
-    return head?.settled && this.state === 'ready' ? this.headSinceNs + ABANDONED_GRACE_NS : Infinity;
+    return head?.settled && this.serving ? this.headSinceNs + ABANDONED_GRACE_NS : Infinity;
   }
 
   /** Rejects every call past its deadline; an overdue running call takes the worker with it. */
@@ -429,6 +489,18 @@ export class Worker {
   retire(): void {
     this.planned = true;
     this.kill(new BulkheadError(ErrorCode.CLOSED, `Worker ${this.pid} retired`));
+  }
+
+  /** Kills it because its write count cannot be read; `reason` yields to a death of its own (see
+   *  overWriteBudget), and either is what its running call, and deathError, get. */
+  killUnread(reason: BulkheadError): void {
+    this.kill(reason);
+    this.killForUnread = true;
+  }
+
+  /** Killed for an unreadable write count: its running call is settled by how it died. */
+  get exitDecides(): boolean {
+    return this.killForUnread && this.state === 'dying';
   }
 
   /** Why the host killed it, if the kill concerns `call` (aimed at it, or at the whole worker). */
@@ -497,10 +569,13 @@ export class Worker {
     if (this.awaitingExit) runtime.hold(-1);
     this.awaitingExit = false;
     const running = this.inflight[0];
-    const error = this.killError ?? classifyExit(status, cause.violation, this.pid, running?.fnName, (cause.oomKills ?? 0) > 0);
-    if (!this.killError && error.code === ErrorCode.WORKER_CRASHED) {
+    const oomKilled = (cause.oomKills ?? 0) > 0;
+    const killError = this.killForUnread && !unreadKillEndedIt(status, cause.violation, oomKilled) ? undefined : this.killError;
+    const error = killError ?? classifyExit(status, cause.violation, this.pid, running?.fnName, oomKilled);
+    if (!killError && error.code === ErrorCode.WORKER_CRASHED) {
       error.report = formatCrashReport(this.channel.crashReport());
     }
+    this.deathError = error;
     this.state = 'dead';
     if (this.timer) clearTimeout(this.timer);
     const unstarted = this.inflight.splice(1).filter((c) => !c.settled);

@@ -31,15 +31,18 @@ describe('zygote death', () => {
     const zygote = runtime.zygotePid()!;
     const descendants = new Set<number>();
     const collect = (pid: number) => { for (const c of childrenOf(pid)) { descendants.add(c); collect(c); } };
-    const loads = Array.from({ length: 6 }, (_, i) => load(i % 2 ? 'hostile' : 'echo', { pool: { size: 4 } })
-      .then(async (p) => { await p.close(); return 'loaded'; }, (e: { code: string }) => e.code));
+    const settle = (x: Promise<{ close(): Promise<void> }>) =>
+      x.then(async (p) => { await p.close(); return 'loaded'; }, (e: { code: string }) => e.code);
+    // Loads racing the kill (some may finish first), and two whose init() never returns, so
+    // that however slow this machine, loads are still waiting when the zygote dies.
+    const racing = Array.from({ length: 6 }, (_, i) => settle(load(i % 2 ? 'hostile' : 'echo', { pool: { size: 4 } })));
+    const waiting = Array.from({ length: 2 }, () => settle(load('init_fail', { config: Buffer.from('hang'), loadTimeoutMs: 20_000 })));
     // Kill while templates and workers are starting, once some exist.
     expect(await eventually(() => { collect(zygote); return descendants.size >= 4; }, 3000)).toBe(true);
     collect(zygote);
     process.kill(zygote, 'SIGKILL');  // the test's own child
-    const outcomes = await Promise.all(loads);
-    for (const o of outcomes) expect(['ERR_ZYGOTE', 'loaded']).toContain(o);
-    expect(outcomes).toContain('ERR_ZYGOTE');
+    for (const o of await Promise.all(racing)) expect(['ERR_ZYGOTE', 'loaded']).toContain(o);
+    expect(await Promise.all(waiting)).toEqual(['ERR_ZYGOTE', 'ERR_ZYGOTE']);
     const survivors = () => [...descendants].filter(running);
     expect(await eventually(() => survivors().length === 0, 3000), `still running: ${survivors()}`).toBe(true);
     await warm.close();

@@ -39,9 +39,11 @@ constexpr uint32_t kGateMore = 3;
 constexpr size_t kGateWords = 4;
 constexpr uint32_t kDrainBudget = 1024;
 
+// A time in ns from lib/: NaN or <= 0 is 0 (none); too large for uint64 (Infinity) is the largest.
 uint64_t NsArg(const Napi::Value& v) {
   double d = v.As<Napi::Number>().DoubleValue();
-  return d <= 0 ? 0 : static_cast<uint64_t>(d);
+  if (!(d > 0)) return 0;
+  return d >= 18446744073709551615.0 ? UINT64_MAX : static_cast<uint64_t>(d);
 }
 
 }  // namespace
@@ -185,9 +187,10 @@ Napi::Value ChannelHandle::Wait(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), WaitFor(NsArg(info[0]), NsArg(info[1])));
 }
 
-// call(callId, fn, input, deadlineNs, spinNs) -> Buffer, or a number: the sync fast path in one
-// crossing. Only for a worker with nothing else in flight (lib/ checks), so the next response is
-// ours. Returns the output when the worker answered this call with BH_OK; otherwise a RingResult
+// call(callId, fn, input, deadlineNs, spinNs, waitUntilNs) -> Buffer, or a number: the sync fast
+// path in one crossing. Only for a worker with nothing else in flight (lib/ checks), so the next
+// response is ours. Waits until waitUntilNs at most (lib/ watches the call's budgets from there).
+// Returns the output when the worker answered this call with BH_OK; otherwise a RingResult
 // (2 full, 3 protocol error, 4 timed out, 5 dead) or 6 when a message waits that lib/ must read
 // through drain() (an error status, a log line, anything unexpected). Nothing is consumed then.
 Napi::Value ChannelHandle::Call(const Napi::CallbackInfo& info) {
@@ -198,7 +201,7 @@ Napi::Value ChannelHandle::Call(const Napi::CallbackInfo& info) {
   auto r = ring_->Submit(call_id, info[1].As<Napi::Number>().Uint32Value(), input.Data(),
                          input.ByteLength(), NsArg(info[3]));
   if (r != HostRing::kOk) return Napi::Number::New(env, r);
-  const int w = WaitFor(NsArg(info[3]), NsArg(info[4]));
+  const int w = WaitFor(NsArg(info[5]), NsArg(info[4]));
   if (w != HostRing::kOk) return Napi::Number::New(env, w);
   HostMessage m;
   r = ring_->Peek(&m);

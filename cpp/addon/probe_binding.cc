@@ -8,6 +8,7 @@
 #include <sys/syscall.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <string>
@@ -125,26 +126,17 @@ Napi::Value PidfdKill(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), rc);
 }
 
-// cpuTimeNs(pid) -> nanoseconds the process's main thread has spent on a CPU (the first field of
-// /proc/<pid>/schedstat), or -1 when the process is gone. Other threads are not counted. The
-// caller must know `pid` is still its worker (a live pidfd): pids are recycled.
+// cpuTimeNs(pid) -> nanoseconds the whole process (every thread, those gone included) has spent
+// on a CPU, from its process CPU clock, or -1 when the process is gone. The kernel reads that
+// clock for any process, so it needs no privilege. The caller must know `pid` is still its
+// worker (a live pidfd): pids are recycled.
 Napi::Value CpuTimeNs(const Napi::CallbackInfo& info) {
   const int pid = info[0].As<Napi::Number>().Int32Value();
   double ns = -1;
-  if (pid > 0) {
-    char path[48];
-    snprintf(path, sizeof path, "/proc/%d/schedstat", pid);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd >= 0) {
-      char buf[128];
-      ssize_t n = read(fd, buf, sizeof buf - 1);
-      close(fd);
-      unsigned long long v;
-      if (n > 0) {
-        buf[n] = '\0';
-        if (sscanf(buf, "%llu", &v) == 1) ns = static_cast<double>(v);
-      }
-    }
+  clockid_t clock;
+  struct timespec ts;
+  if (pid > 0 && clock_getcpuclockid(pid, &clock) == 0 && clock_gettime(clock, &ts) == 0) {
+    ns = static_cast<double>(ts.tv_sec) * 1e9 + static_cast<double>(ts.tv_nsec);
   }
   return Napi::Number::New(info.Env(), ns);
 }

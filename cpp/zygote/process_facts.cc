@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <poll.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/syscall.h>
@@ -113,6 +114,11 @@ pid_t PidOfPidfd(int fd) {
 bool IsPidfdOfGone(int fd) {
   long pid;
   return PidfdField(fd, &pid) && pid == -1;
+}
+
+bool ProcessExited(int pidfd) {
+  struct pollfd p = {pidfd, POLLIN, 0};
+  return poll(&p, 1, 0) != 0;  // POLLIN: exited; POLLNVAL or an error: no telling
 }
 
 namespace {

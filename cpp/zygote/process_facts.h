@@ -30,6 +30,10 @@ pid_t PidOfPidfd(int fd);
 // True if `fd` is a pidfd whose process is gone (exited and reaped).
 bool IsPidfdOfGone(int fd);
 
+// True once the process `pidfd` refers to has exited, reaped or not; also when `pidfd` is no
+// descriptor (the caller cannot tell, so it stops as if it had).
+bool ProcessExited(int pidfd);
+
 // The wait status of the exited process `pidfd` refers to, from PIDFD_GET_INFO, or -1 when the
 // kernel cannot say (still running, not reaped yet, or a kernel before 6.15).
 int PidfdExitStatus(int pidfd);

@@ -2,6 +2,9 @@
 #include "zygote/process_facts.h"
 
 #include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 namespace bulkhead {
@@ -47,6 +50,31 @@ TEST(ProcessFacts, NotAPidfdIsNoPid) {
   EXPECT_FALSE(IsSeccompListener(p[0]));
   close(p[0]);
   close(p[1]);
+}
+
+TEST(ProcessFacts, ExitedIsSeenBeforeTheReapAndNotBefore) {
+  int gate[2];
+  ASSERT_EQ(pipe(gate), 0);
+  pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    char c;
+    close(gate[1]);
+    (void)!read(gate[0], &c, 1);  // until the test closes its end
+    _exit(0);
+  }
+  close(gate[0]);
+  int pidfd = static_cast<int>(syscall(SYS_pidfd_open, child, 0));
+  ASSERT_GE(pidfd, 0);
+  EXPECT_FALSE(ProcessExited(pidfd));
+  close(gate[1]);
+  siginfo_t si = {};
+  ASSERT_EQ(waitid(P_PID, static_cast<id_t>(child), &si, WEXITED | WNOWAIT), 0);  // a zombie now
+  EXPECT_TRUE(ProcessExited(pidfd));
+  ASSERT_EQ(waitpid(child, nullptr, 0), child);
+  EXPECT_TRUE(ProcessExited(pidfd));
+  close(pidfd);
+  EXPECT_TRUE(ProcessExited(pidfd));  // no descriptor: no telling
 }
 
 }  // namespace

@@ -584,8 +584,16 @@ void Reap() {
 bool EnterPidNamespace() {
   const uid_t uid = getuid();
   const gid_t gid = getgid();
-  if (unshare(CLONE_NEWPID) != 0) {
-    if (unshare(CLONE_NEWUSER | CLONE_NEWPID) != 0) return false;
+  // The anchor's parent (us) is outside its namespace, so its getppid() is 0 whether we live or
+  // not: a pidfd of ours tells it whether we died before its death signal was set.
+  const int self = static_cast<int>(syscall(SYS_pidfd_open, getpid(), 0));
+  if (self < 0) return false;
+  const bool own_user_ns = unshare(CLONE_NEWPID) != 0;
+  if (own_user_ns && unshare(CLONE_NEWUSER | CLONE_NEWPID) != 0) {
+    close(self);
+    return false;
+  }
+  if (own_user_ns) {  // map only our own ids into it
     char map[64];
     snprintf(map, sizeof map, "%u %u 1", uid, uid);
     int fd = open("/proc/self/uid_map", O_WRONLY | O_CLOEXEC);
@@ -601,10 +609,13 @@ bool EnterPidNamespace() {
     if (!ok) _exit(2);  // half a user namespace: better no zygote than one that misreports ids
   }
   pid_t anchor = fork();
-  if (anchor < 0) return false;  // the namespace's first process failed: fork()s from here fail too
+  if (anchor < 0) {  // the namespace's first process failed: fork()s from here fail too
+    close(self);
+    return false;
+  }
   if (anchor == 0) {
     prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (getppid() != 0) _exit(0);  // we are gone already
+    if (ProcessExited(self)) _exit(0);  // we are gone already
     syscall(__NR_close_range, 0, ~0U, 0);
     sigset_t chld;
     sigemptyset(&chld);
@@ -616,6 +627,7 @@ bool EnterPidNamespace() {
       }
     }
   }
+  close(self);
   g_anchor = anchor;
   return true;
 }

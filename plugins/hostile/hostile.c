@@ -645,12 +645,11 @@ static bh_status h_stack_overflow(const bh_host *host, const uint8_t *in, size_t
 
 /* ---- files beneath a write grant ---- */
 
-/* Input "path:bytes": writes that many zero bytes in 64 KiB chunks; "wrote N" or the errno. */
-static bh_status h_write_big(const bh_host *host, const uint8_t *in, size_t len, bh_output *out) {
-  static const uint8_t chunk[64 * 1024];
-  char path[MAX_PATH_BYTES + 1], msg[64];
+/* "path:bytes" (bytes <= max) parsed and the file opened for writing; -EINVAL for bad input, else
+ * -errno of the open. */
+static int open_path_bytes(const uint8_t *in, size_t len, uint64_t max, uint64_t *want) {
+  char path[MAX_PATH_BYTES + 1];
   const uint8_t *colon = NULL;
-  uint64_t want, done = 0;
   size_t i;
   int fd;
   for (i = len; i > 0; i--) {
@@ -660,11 +659,21 @@ static bh_status h_write_big(const bh_host *host, const uint8_t *in, size_t len,
     }
   }
   if (colon == NULL || !copy_path(in, (size_t)(colon - in), path) ||
-      !parse_u64(colon + 1, len - (size_t)(colon - in) - 1, (uint64_t)1 << 40, &want)) {
-    return fail_str(host, out, BH_ERR_INVALID_INPUT, "Expected path:bytes");
+      !parse_u64(colon + 1, len - (size_t)(colon - in) - 1, max, want)) {
+    return -EINVAL;
   }
   fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) return fail_errno(host, out, "open", errno);
+  return fd < 0 ? -errno : fd;
+}
+
+/* Input "path:bytes": writes that many zero bytes in 64 KiB chunks; "wrote N" or the errno. */
+static bh_status h_write_big(const bh_host *host, const uint8_t *in, size_t len, bh_output *out) {
+  static const uint8_t chunk[64 * 1024];
+  char msg[64];
+  uint64_t want, done = 0;
+  int fd = open_path_bytes(in, len, (uint64_t)1 << 40, &want);
+  if (fd == -EINVAL) return fail_str(host, out, BH_ERR_INVALID_INPUT, "Expected path:bytes");
+  if (fd < 0) return fail_errno(host, out, "open", -fd);
   while (done < want) {
     size_t n = want - done < sizeof chunk ? (size_t)(want - done) : sizeof chunk;
     ssize_t w = write(fd, chunk, n);
@@ -768,6 +777,46 @@ static bh_status h_cpu_burn(const bh_host *host, const uint8_t *in, size_t len, 
   return put_str(host, out, "burned");
 }
 
+static uint64_t thread_cpu_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static void *burn_thread(void *arg) {
+  uint64_t ms = *(const uint64_t *)arg, start = thread_cpu_ns();
+  while (thread_cpu_ns() - start < ms * 1000000u) {
+  }
+  return NULL;
+}
+
+/* cpu_burn on a second thread while the main one waits for it: a CPU budget counts every thread. */
+static bh_status h_cpu_burn_thread(const bh_host *host, const uint8_t *in, size_t len,
+                                   bh_output *out) {
+  static uint64_t ms;
+  pthread_t t;
+  if (!parse_u64(in, len, 86400000u, &ms)) return bad_number(host, out, "millisecond count <= 1 day");
+  if (pthread_create(&t, NULL, burn_thread, &ms) != 0) return fail_str(host, out, BH_ERR_FAILED, "pthread_create");
+  pthread_join(t, NULL);
+  return put_str(host, out, "burned");
+}
+
+/* cpu_burn that logs a line every 10 ms of CPU: a call's log lines must not restart the clock of
+ * its CPU budget (or of any other watch on it). */
+static bh_status h_cpu_burn_logging(const bh_host *host, const uint8_t *in, size_t len,
+                                    bh_output *out) {
+  uint64_t ms, start, next;
+  if (!parse_u64(in, len, 86400000u, &ms)) return bad_number(host, out, "millisecond count <= 1 day");
+  start = next = own_cpu_ns();
+  while (own_cpu_ns() - start < ms * 1000000u) {
+    if (own_cpu_ns() >= next) {
+      host->log(host, BH_LOG_INFO, "burning", 7);
+      next += 10000000u;
+    }
+  }
+  return put_str(host, out, "burned");
+}
+
 /* Takes and touches 1 MiB blocks until malloc fails or the count is reached; reports how many MiB
  * it got, then gives them back so the worker can serve again. */
 static bh_status h_alloc_bomb(const bh_host *host, const uint8_t *in, size_t len, bh_output *out) {
@@ -856,6 +905,62 @@ static bh_status h_fd_bomb(const bh_host *host, const uint8_t *in, size_t len, b
   return put_str(host, out, msg);
 }
 
+/* Writes `want` bytes to fd in 64 KiB chunks, one per millisecond (so a watch on the count has
+ * time to look), then closes it; returns the bytes written. */
+static uint64_t paced_write(int fd, uint64_t want) {
+  static const uint8_t chunk[64 * 1024];
+  uint64_t done = 0;
+  struct timespec ts = {0, 1000000};
+  unsigned i;
+  for (i = 0; done < want && i < (1u << 20); i++) {
+    size_t n = want - done < sizeof chunk ? (size_t)(want - done) : sizeof chunk;
+    ssize_t w = write(fd, chunk, n);
+    if (w < 0 && errno != EINTR) break;
+    if (w > 0) done += (uint64_t)w;
+    nanosleep(&ts, NULL);
+  }
+  close(fd);
+  return done;
+}
+
+/* "path:bytes", written at a pace: a budget on writes must be watched while the call runs. */
+static bh_status h_write_paced(const bh_host *host, const uint8_t *in, size_t len, bh_output *out) {
+  char msg[48];
+  uint64_t want;
+  int fd = open_path_bytes(in, len, (uint64_t)1 << 32, &want);
+  if (fd == -EINVAL) return fail_str(host, out, BH_ERR_INVALID_INPUT, "Expected path:bytes");
+  if (fd < 0) return fail_errno(host, out, "open", -fd);
+  snprintf(msg, sizeof msg, "wrote %llu", (unsigned long long)paced_write(fd, want));
+  return put_str(host, out, msg);
+}
+
+/* Its main thread leaves (SYS_exit, not exit_group) while a second thread goes on writing at a
+ * pace: the kernel then hides the process's write count (/proc/<pid>/io) from a host without
+ * CAP_SYS_PTRACE, as it does for any process that has let go of its memory. "path:bytes". */
+static struct {
+  int fd;
+  uint64_t want;
+} leaver;
+
+static void *write_after_leader(void *arg) {
+  paced_write(leaver.fd, leaver.want);
+  return arg;
+}
+
+static bh_status h_leader_exit_write(const bh_host *host, const uint8_t *in, size_t len,
+                                     bh_output *out) {
+  pthread_t t;
+  leaver.fd = open_path_bytes(in, len, (uint64_t)1 << 32, &leaver.want);
+  if (leaver.fd == -EINVAL) return fail_str(host, out, BH_ERR_INVALID_INPUT, "Expected path:bytes");
+  if (leaver.fd < 0) return fail_errno(host, out, "open", -leaver.fd);
+  if (pthread_create(&t, NULL, write_after_leader, NULL) != 0) {
+    close(leaver.fd);
+    return fail_str(host, out, BH_ERR_FAILED, "pthread_create");
+  }
+  syscall(SYS_exit, 0);
+  return fail_str(host, out, BH_ERR_FAILED, "SYS_exit returned");
+}
+
 /* A stopped worker burns no CPU: only a wall-clock deadline ends this call. */
 static bh_status h_stop_self(const bh_host *host, const uint8_t *in, size_t len, bh_output *out) {
   raise(SIGSTOP);
@@ -895,11 +1000,15 @@ static const bh_function functions[] = {
   {"stack_overflow", h_stack_overflow},
   {"write_big", h_write_big},
   {"cpu_burn", h_cpu_burn},
+  {"cpu_burn_logging", h_cpu_burn_logging},
+  {"cpu_burn_thread", h_cpu_burn_thread},
   {"alloc_bomb", h_alloc_bomb},
   {"fork_bomb", h_fork_bomb},
   {"thread_bomb", h_thread_bomb},
   {"fd_bomb", h_fd_bomb},
   {"stop_self", h_stop_self},
+  {"write_paced", h_write_paced},
+  {"leader_exit_write", h_leader_exit_write},
   {"fs_ops", h_fs_ops},
   {"log_flood_raw", h_log_flood_raw},
   {"log_line", h_log_line},
