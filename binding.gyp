@@ -35,6 +35,7 @@
         "cpp/sandbox/syscall_names.cc",
         "cpp/monitor/cgroup_fs.cc",
         "cpp/monitor/cgroup_probe.cc",
+        "cpp/monitor/cgroup_delegation.cc",
         "cpp/zygote/process_facts.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
@@ -61,6 +62,7 @@
         "cpp/zygote/crash_trap.cc",
         "cpp/monitor/cgroup_fs.cc",
         "cpp/monitor/cgroup_probe.cc",
+        "cpp/monitor/cgroup_delegation.cc",
         "cpp/monitor/cgroup_tree.cc",
         "cpp/zygote/plugin_host.cc",
         "cpp/common/wire.cc",

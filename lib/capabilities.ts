@@ -21,6 +21,12 @@ export function cgroupSupport(): CgroupSupport {
   return cgroupsCached;
 }
 
+/** Forgets the probes (after a cgroup delegation changed what they would find). */
+export function forgetProbes(): void {
+  cgroupsCached = undefined;
+  cached = undefined;
+}
+
 export interface Capabilities {
   platform: string;
   arch: string;

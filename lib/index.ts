@@ -5,6 +5,8 @@ export type { PluginState } from './lifecycle';
 export type { PoolOptions } from './pool';
 export type { RestartOptions } from './restart_policy';
 export { capabilities } from './capabilities';
+export { delegateCgroups } from './cgroup_delegation';
+export type { CgroupDelegation, DelegatedController } from './cgroup_delegation';
 export { CHANNEL_NAMES } from './telemetry';
 export type { Capabilities } from './capabilities';
 export { BulkheadError, ErrorCode, isBulkheadError } from './errors';

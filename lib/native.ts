@@ -80,12 +80,24 @@ export interface CgroupProbe {
   reasons: string[];
 }
 
+/** delegateCgroup(): the cgroup v2 delegation opt-in's outcome (cpp/monitor/cgroup_delegation.h). */
+export interface NativeDelegation {
+  root: string;
+  /** Empty unless the processes could not all be moved (then nothing was enabled). */
+  error: string;
+  moved: number[];
+  enabled: string[];
+  reasons: string[];
+}
+
 export interface Binding {
   ZygoteHandle: new (helper: string, inheritStderr: boolean, onMessage: ZygoteListener) => ZygoteHandle;
   ChannelHandle: new (maxInputBytes: number, maxOutputBytes: number) => ChannelHandle;
   probe(): KernelProbe;
   /** Makes and removes trial cgroups; call once (capabilities.ts caches it). */
   probeCgroups(): CgroupProbe;
+  /** Moves this process's cgroup's processes into a leaf and enables `controllers` beside it. */
+  delegateCgroup(controllers: string[]): NativeDelegation;
   syscallName(arch: number, nr: number): string;
   archName(arch: number): string;
   pidOfPidfd(fd: number): number;

@@ -13,6 +13,7 @@
 
 #include <string>
 
+#include "monitor/cgroup_delegation.h"
 #include "monitor/cgroup_probe.h"
 #include "sandbox/probe.h"
 #include "sandbox/syscall_names.h"
@@ -62,6 +63,29 @@ Napi::Value ProbeCgroupsOf(const Napi::CallbackInfo& info) {
   o.Set("killSupported", s.kill_supported);
   Napi::Array reasons = Napi::Array::New(env, s.reasons.size());
   for (size_t i = 0; i < s.reasons.size(); i++) reasons.Set(i, s.reasons[i]);
+  o.Set("reasons", reasons);
+  return o;
+}
+
+// delegateCgroup(controllers: string[]) -> { root, error, moved, enabled, reasons }: the cgroup v2
+// delegation opt-in for this process's cgroup (cpp/monitor/cgroup_delegation.h).
+Napi::Value DelegateCgroupOf(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Array asked = info[0].As<Napi::Array>();
+  std::vector<std::string> controllers;
+  for (uint32_t i = 0; i < asked.Length(); i++) controllers.push_back(asked.Get(i).As<Napi::String>().Utf8Value());
+  const DelegationResult r = DelegateOwnCgroup(controllers);
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("root", r.root);
+  o.Set("error", r.error);
+  Napi::Array moved = Napi::Array::New(env, r.moved.size());
+  for (size_t i = 0; i < r.moved.size(); i++) moved.Set(i, Napi::Number::New(env, r.moved[i]));
+  o.Set("moved", moved);
+  Napi::Array enabled = Napi::Array::New(env, r.enabled.size());
+  for (size_t i = 0; i < r.enabled.size(); i++) enabled.Set(i, r.enabled[i]);
+  o.Set("enabled", enabled);
+  Napi::Array reasons = Napi::Array::New(env, r.reasons.size());
+  for (size_t i = 0; i < r.reasons.size(); i++) reasons.Set(i, r.reasons[i]);
   o.Set("reasons", reasons);
   return o;
 }
@@ -151,6 +175,7 @@ Napi::Value CloseFd(const Napi::CallbackInfo& info) {
 void DefineProbe(Napi::Env env, Napi::Object exports) {
   exports.Set("probe", Napi::Function::New(env, Probe));
   exports.Set("probeCgroups", Napi::Function::New(env, ProbeCgroupsOf));
+  exports.Set("delegateCgroup", Napi::Function::New(env, DelegateCgroupOf));
   exports.Set("syscallName", Napi::Function::New(env, SyscallNameOf));
   exports.Set("archName", Napi::Function::New(env, ArchNameOf));
   exports.Set("pidOfPidfd", Napi::Function::New(env, PidOfPidfd));

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 
+#include "monitor/cgroup_delegation.h"
 #include "monitor/cgroup_fs.h"
 
 namespace bulkhead {
@@ -22,18 +23,6 @@ std::vector<std::string_view> Split(std::string_view s, char sep) {
     if (at == std::string_view::npos) return out;
     s.remove_prefix(at + 1);
   }
-}
-
-std::vector<std::string> Words(std::string_view s) {
-  std::vector<std::string> out;
-  size_t i = 0;
-  while (i < s.size()) {
-    while (i < s.size() && (s[i] == ' ' || s[i] == '\n' || s[i] == '\t')) i++;
-    const size_t start = i;
-    while (i < s.size() && s[i] != ' ' && s[i] != '\n' && s[i] != '\t') i++;
-    if (i > start) out.emplace_back(s.substr(start, i - start));
-  }
-  return out;
 }
 
 bool Contains(const std::vector<std::string>& v, std::string_view s) {
@@ -77,17 +66,30 @@ const char* LimitFile(CgroupVersion v, std::string_view c) {
 std::string NoInternalProcessesReason(std::string_view c, const std::string& dir) {
   return std::string(c) + ": cgroup v2 will not enable it for children of " + dir +
          ": that cgroup holds processes (this one among them) and only the root cgroup is exempt "
-         "from the no-internal-processes rule";
+         "from the no-internal-processes rule; a host that owns its cgroup can call "
+         "delegateCgroups() first (README: cgroup v2 delegation)";
 }
 
-// 0 or errno; a controller already on is left alone.
+
+}  // namespace
+
+std::vector<std::string> Words(std::string_view s) {
+  std::vector<std::string> out;
+  size_t i = 0;
+  while (i < s.size()) {
+    while (i < s.size() && (s[i] == ' ' || s[i] == '\n' || s[i] == '\t')) i++;
+    const size_t start = i;
+    while (i < s.size() && s[i] != ' ' && s[i] != '\n' && s[i] != '\t') i++;
+    if (i > start) out.emplace_back(s.substr(start, i - start));
+  }
+  return out;
+}
+
 int EnableForChildren(const std::string& dir, std::string_view c) {
   std::optional<std::string> on = ReadCgroupFile(dir + "/cgroup.subtree_control");
   if (on && Contains(Words(*on), c)) return 0;
   return WriteCgroupFile(dir + "/cgroup.subtree_control", "+" + std::string(c));
 }
-
-}  // namespace
 
 std::string ErrnoName(int err) {
   switch (err) {
@@ -200,7 +202,10 @@ std::optional<std::string> ReachableDir(const std::vector<CgroupMount>& mounts,
 CgroupPlan PlanCgroups(const std::vector<CgroupMount>& mounts, const OwnCgroups& own,
                        const CgroupView& view) {
   CgroupPlan plan;
-  if (own.v2) plan.unified_dir = ReachableDir(mounts, *own.v2, "cgroup2", "", view);
+  // A delegated host (in a kHostLeaf) has its plugin cgroups beside its leaf, where v2 controllers
+  // can be enabled; any other host has them beneath its own cgroup.
+  const std::optional<std::string> delegated = own.v2 ? DelegatedRoot(*own.v2) : std::nullopt;
+  if (own.v2) plan.unified_dir = ReachableDir(mounts, delegated ? *delegated : *own.v2, "cgroup2", "", view);
   if (plan.unified_dir) {
     std::optional<std::string> offers = view.read(*plan.unified_dir + "/cgroup.controllers");
     if (offers) plan.v2_offers = Words(*offers);
@@ -222,7 +227,7 @@ CgroupPlan PlanCgroups(const std::vector<CgroupMount>& mounts, const OwnCgroups&
       slot->version = CgroupVersion::kV1;
       slot->dir = *dir;
     } else if (plan.unified_dir && Contains(plan.v2_offers, c)) {
-      if (*own.v2 != "/") {
+      if (!delegated) {
         slot->reason = NoInternalProcessesReason(c, *plan.unified_dir);
         continue;
       }

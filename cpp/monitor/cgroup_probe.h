@@ -7,7 +7,8 @@
 // - v2 controllers: a cgroup offers a controller to its children only through
 //   cgroup.subtree_control, and the no-internal-processes rule refuses that (EBUSY) for any cgroup
 //   holding processes except the root. The host sits in its own cgroup, so v2 limits beneath it
-//   work only when that cgroup is the root; bulkhead does not move the host into a leaf.
+//   work only when that cgroup is the root, or when the host opted in to delegation, which moved
+//   it into a leaf (cgroup_delegation.h): then plugin cgroups go beside the leaf.
 // - v2 without controllers: any cgroup may have children, so plugin processes still join a v2
 //   cgroup where the unified hierarchy is writable, which gives cgroup.kill (a race-free kill of a
 //   whole tree) and cpu.stat (CPU time, counted without the cpu controller), even on hybrid machines.
@@ -105,8 +106,8 @@ std::optional<std::string> ReachableDir(const std::vector<CgroupMount>& mounts,
                                         std::string_view controller, const CgroupView& view);
 
 // Which hierarchy each controller would use, or why none can. v2 controllers are planned only
-// where the host's v2 cgroup is "/"; ProbeCgroups still tries them (a cgroup namespace's "/" is
-// not the real root).
+// where the host's v2 cgroup is "/" or a delegation leaf; ProbeCgroups still tries them (a cgroup
+// namespace's "/" is not the real root).
 CgroupPlan PlanCgroups(const std::vector<CgroupMount>& mounts, const OwnCgroups& own,
                        const CgroupView& view);
 
@@ -116,6 +117,13 @@ CgroupPlan PlanCgroups(const std::vector<CgroupMount>& mounts, const OwnCgroups&
 // controllers for children where it can, and removes the trial directories. Enabling a v2
 // controller in the host's cgroup (the root) is its one lasting effect.
 CgroupSupport ProbeCgroups(pid_t host_pid);
+
+// The words of a cgroup file's text (cgroup.controllers, cgroup.subtree_control).
+std::vector<std::string> Words(std::string_view s);
+
+// Turns controller `c` on for the children of v2 cgroup `dir`; 0 or errno (EBUSY while `dir`
+// holds processes). One already on is left alone.
+int EnableForChildren(const std::string& dir, std::string_view c);
 
 // "EACCES" and the like, for reasons; "errno N" for the rest.
 std::string ErrnoName(int err);

@@ -112,6 +112,23 @@ TEST(CgroupPlan, V2InASystemdSliceRefusesControllersForTheNoInternalProcessesRul
   EXPECT_EQ(p.memory.reason.rfind("memory: ", 0), 0u);
 }
 
+TEST(CgroupPlan, DelegatedHostInItsLeafGetsV2ControllersBesideTheLeaf) {
+  const char* own = "0::/system.slice/app.service/bulkhead-host\n";
+  CgroupPlan p = Plan(kPureV2Mountinfo, own, View(kAllV2Controllers));
+  const std::string root = "/sys/fs/cgroup/system.slice/app.service";
+  EXPECT_EQ(p.unified_dir, root);
+  for (const CgroupCandidate* c : {&p.memory, &p.cpu, &p.pids}) {
+    EXPECT_EQ(c->version, CgroupVersion::kV2) << c->reason;
+    EXPECT_EQ(c->dir, root);
+  }
+}
+
+TEST(CgroupPlan, ALeafNamedLikeOursOnlyAsASuffixIsNotDelegated) {
+  CgroupPlan p = Plan(kPureV2Mountinfo, "0::/app.service/my-bulkhead-host\n", View(kAllV2Controllers));
+  EXPECT_EQ(p.memory.version, CgroupVersion::kNone);
+  EXPECT_NE(p.memory.reason.find("delegateCgroups()"), std::string::npos) << p.memory.reason;
+}
+
 TEST(CgroupPlan, ContainerBindMountOfItsOwnSubtreeMapsToTheMountPoint) {
   const char* mountinfo =
       "500 400 0:32 /docker/abc /sys/fs/cgroup/memory ro,nosuid - cgroup cgroup rw,memory\n"
