@@ -179,7 +179,7 @@ async function loadVersion(file: unknown, options: unknown,
     const writeBudget = policy.writePaths.length === 0 ? 0 : limits.maxBytesWritten || 1 << 30;
     const poolHooks = hooks(() => version, limits);
     started = new Pool({ pluginId, name: loaded.name, version: loaded.version }, limits, pool, restart,
-      poolHooks, writeBudget);
+      poolHooks, { cpuTimeMs: limits.cpuTimeMs, writeBudget, threads: policy.threads });
     version = {
       pool: started, logGate: poolHooks.logGate, name: loaded.name, version: loaded.version, functions: Object.freeze([...loaded.functions]),
       fnIndex: new Map(loaded.functions.map((f, i) => [f, i])), resolved,

@@ -10,7 +10,7 @@ import { RestartPolicy, type RestartOptions } from './restart_policy';
 import { runtime, violationError } from './runtime';
 import { quarantineChannel, workerExitChannel, workerSpawnChannel } from './telemetry';
 import { checkInt, checkKnownKeys, checkObject, invalid } from './validate';
-import { monotonicNs, UNREADABLE, Worker, type Call } from './worker';
+import { monotonicNs, UNREADABLE, Worker, type Call, type WorkerBudgets } from './worker';
 
 export interface PoolOptions {
   /** Workers kept warm. Default 1. */
@@ -100,7 +100,7 @@ export class Pool {
 
   constructor(readonly template: PoolTemplate, private readonly limits: Required<Limits>,
               readonly options: Required<Omit<PoolOptions, 'size'>>, restart: Required<RestartOptions>,
-              private readonly hooks: PoolHooks, private readonly writeBudget = 0) {
+              private readonly hooks: PoolHooks, private readonly budgets: WorkerBudgets = { cpuTimeMs: 0, writeBudget: 0, threads: 0 }) {
     this.restart = new RestartPolicy(restart);
     this.idleTimer = setInterval(() => this.shrinkIdle(), Math.min(1000, Math.max(10, options.idleMs / 4)));
     this.idleTimer.unref();
@@ -205,7 +205,7 @@ export class Pool {
         this.notifyIdle();
         this.dispatch();
       },
-    }, this.limits.cpuTimeMs, this.writeBudget);
+    }, this.budgets);
   }
 
   private start1(w: Worker): Promise<void> {
@@ -218,7 +218,7 @@ export class Pool {
         this.pendingSpawns--;
         w.attach(pidfd, pid);
         if (w.state !== 'ready') return;
-        if (this.writeBudget > 0 && w.bytesWritten() === UNREADABLE) {
+        if (this.budgets.writeBudget > 0 && w.bytesWritten() === UNREADABLE) {
           // Fail closed: a budget the host cannot read is not held (checked on every worker). A
           // worker dying as it starts hides its count too: then its death is the failure.
           const e = new BulkheadError(ErrorCode.SANDBOX_UNAVAILABLE,
@@ -550,8 +550,8 @@ export class Pool {
       throw new BulkheadError(ErrorCode.NOT_READY, `The worker's ring is full; retry later or use call()`, { fn: call.fnName });
     }
     // The event loop cannot run here, so nothing else will settle the call once the worker is gone.
-    const lost = () => {
-      if (w.exitDecides) w.reapNow();  // settles the call by the worker's own death, if it was that
+    const lost = (reaped = false) => {
+      if (!reaped && w.exitDecides) w.reapNow();  // settles the call by the worker's own death, if it was that
       this.fail(call, w.failureFor(call) ?? new BulkheadError(ErrorCode.WORKER_LOST,
         `Worker ${w.pid} died before ${call.fnName}() finished`, { fn: call.fnName, pid: w.pid }));
     };
@@ -561,6 +561,7 @@ export class Pool {
       const r = w.channel.wait(Math.min(call.deadlineNs, w.nextWakeNs()), spinNs);
       if (r === RingResult.OK) {
         if (!w.pump()) lost();
+        else if (!call.settled && monotonicNs() >= w.nextWakeNs()) w.watch();  // a busy ring postpones no check
       } else if (r === RingResult.TIMED_OUT) {
         // The worker's timer cannot run here: the same watch (budgets, then deadlines; only a
         // running call that overran kills the worker).
@@ -568,7 +569,7 @@ export class Pool {
         else lost();
       } else {  // the worker died (or broke the protocol) while we waited
         w.reapNow();
-        lost();
+        lost(true);
       }
     }
     return undefined;

@@ -48,6 +48,8 @@ const ABANDONED_GRACE_NS = 20e6;
 /** How often a running call's worker has its write count looked at (the budget's overshoot is
  *  what it can write in this time). */
 const WRITE_CHECK_NS = 50e6;
+/** How often a worker whose threads may run while no call does is looked at then. */
+const IDLE_CHECK_NS = 100e6;
 /** bytesWritten(): the kernel will not show this process the worker's count. */
 export const UNREADABLE = -2;
 
@@ -109,6 +111,18 @@ export function diedAtStart(statusPlusOne: number): BulkheadError {
   return classifyExit(statusPlusOne - 1, undefined, 0, undefined, false, who);
 }
 
+/** What a worker is watched for: CPU time per call (ms, 0: none), bytes it may write in its life
+ *  (0: none to watch, it has nowhere to write), and the threads its policy grants (each may burn
+ *  CPU and write while no call runs). */
+export interface WorkerBudgets {
+  cpuTimeMs: number;
+  writeBudget: number;
+  threads: number;
+}
+
+/** CPUs this machine runs a worker's threads on at once, at most. */
+const CPUS = Math.max(1, os.availableParallelism?.() ?? os.cpus().length);
+
 export class Worker {
   readonly id: number;
   readonly channel: ChannelHandle;
@@ -149,10 +163,20 @@ export class Worker {
   /** Bytes the worker may write over its life (0: not checked: it has nowhere to write). */
   private readonly writeBudget: number;
 
-  constructor(id: number, maxInput: number, maxOutput: number, hooks: WorkerHooks, cpuBudgetMs = 0, writeBudget = 0) {
+  /** Threads of the worker that can run at once (the CPU clock advances that much faster than wall time). */
+  private readonly parallelism: number;
+  /** With threads, CPU and writes happen between calls too: they are watched then, and the CPU
+   *  used while no call runs may not exceed one call's budget (see idleOverrun). */
+  private readonly watchIdle: boolean;
+  private idleCpuStartNs = -1;
+  private idleCheckAtNs = Infinity;
+
+  constructor(id: number, maxInput: number, maxOutput: number, hooks: WorkerHooks, budgets: WorkerBudgets) {
     this.id = id;
-    this.cpuBudgetNs = cpuBudgetMs * 1e6;
-    this.writeBudget = writeBudget;
+    this.cpuBudgetNs = budgets.cpuTimeMs * 1e6;
+    this.writeBudget = budgets.writeBudget;
+    this.parallelism = Math.min(1 + budgets.threads, CPUS);
+    this.watchIdle = budgets.threads > 0 && (this.cpuBudgetNs > 0 || this.writeBudget > 0);
     this.hooks = hooks;
     this.dead = new Promise<void>((resolve) => { this.markDead = resolve; });
     this.channel = new (native().binding.ChannelHandle)(maxInput, maxOutput);
@@ -177,10 +201,13 @@ export class Worker {
     if (this.state === 'starting') this.state = 'ready';
     this.paused = false;
     runtime.watchExit(this.pid, (status, cause) => this.onExit(status, cause));
+    this.startIdleClock();
   }
 
-  /** Queues a call on the ring; false when the ring is full right now. */
+  /** Queues a call on the ring; false when the ring is full right now, or when the worker turned
+   *  out to have overrun a budget while idle (it is killed; the call goes elsewhere). */
   submit(call: Call): boolean {
+    if (this.inflight.length === 0 && this.idleOverrun()) return false;
     if (call.deadlineNs === 0) call.deadlineNs = monotonicNs() + call.timeoutMs * 1e6;
     const r = this.channel.submit(call.id, call.fn, call.input, call.deadlineNs);
     if (r === RingResult.FULL) return false;
@@ -204,6 +231,7 @@ export class Worker {
    * settled by pump() or by the worker's death); a protocol error settles it at once.
    */
   callDirect(call: Call, spinNs: number): Buffer | number {
+    if (this.idleOverrun()) return RingResult.FULL;
     if (call.deadlineNs === 0) call.deadlineNs = monotonicNs() + call.timeoutMs * 1e6;
     this.inflight.push(call);
     this.headSinceNs = monotonicNs();
@@ -219,6 +247,7 @@ export class Worker {
       // As pump() does for every answer: writes past the budget fail the call that made them.
       if (this.writeBudget > 0 && this.overWriteBudget(call)) return RingResult.OTHER;
       call.settled = true;
+      this.startIdleClock();
       return r;
     }
     if (r === RingResult.FULL || r === RingResult.PROTOCOL_ERROR) this.inflight.pop();
@@ -267,6 +296,7 @@ export class Worker {
       if (this.inflight.length === 0) {
         this.channel.ref(false);
         this.idleSince = performance.now();
+        this.startIdleClock();
       } else {
         this.startBudgetClocks();
       }
@@ -301,18 +331,60 @@ export class Worker {
   }
 
   /** A new call heads the ring (only then: nothing else, a log line least of all, restarts them):
-   *  its CPU time counts from here, and a call cannot use more CPU than the wall time that passed,
-   *  so its budget is next worth checking a budget's time from now; writes every WRITE_CHECK_NS. */
+   *  its CPU time counts from here; writes are looked at every WRITE_CHECK_NS. */
   private startBudgetClocks(): void {
     const now = monotonicNs();
     this.writeCheckAtNs = this.writeBudget > 0 ? now + WRITE_CHECK_NS : Infinity;
-    if (this.cpuBudgetNs === 0 || this.pid === 0) {
-      this.headCpuStartNs = -1;
-      this.cpuCheckAtNs = Infinity;
-      return;
+    this.headCpuStartNs = this.cpuBudgetNs === 0 || this.pid === 0 ? -1 : native().binding.cpuTimeNs(this.pid);
+    // No baseline (no budget, or the process is gone already): nothing to check.
+    this.cpuCheckAtNs = this.headCpuStartNs < 0 ? Infinity : now + this.cpuWaitNs(this.cpuBudgetNs);
+  }
+
+  /** Wall time in which the worker cannot use more than `cpuNs` of CPU: its threads that can run
+   *  at once use it that many times faster than the clock on the wall. */
+  private cpuWaitNs(cpuNs: number): number {
+    return Math.max(1e6, cpuNs / this.parallelism);
+  }
+
+  /** No call runs: what its threads use from here is the idle watch's. */
+  private startIdleClock(): void {
+    if (!this.watchIdle || this.pid === 0) return;
+    this.idleCpuStartNs = this.cpuBudgetNs > 0 ? native().binding.cpuTimeNs(this.pid) : -1;
+    this.idleCheckAtNs = monotonicNs() + IDLE_CHECK_NS;
+    this.armTimer(Infinity);
+  }
+
+  /** Kills an idle worker whose threads, while no call ran, used a call's CPU budget or wrote past
+   *  the worker's write budget (no call's error: a 'crash' with ERR_CPU_LIMIT or ERR_WRITE_LIMIT);
+   *  true if it did. Looked at by the idle timer and before the worker takes a call, so a call
+   *  never inherits what ran before it. */
+  private idleOverrun(): boolean {
+    if (!this.watchIdle || !this.serving || this.inflight.length > 0) return false;
+    if (this.cpuBudgetNs > 0 && this.idleCpuStartNs >= 0) {
+      const used = native().binding.cpuTimeNs(this.pid) - this.idleCpuStartNs;
+      if (used >= this.cpuBudgetNs) {
+        this.kill(new BulkheadError(ErrorCode.CPU_LIMIT,
+          `Worker ${this.pid}'s threads used ${Math.round(used / 1e6)} ms of CPU time while no call ran, over limits.cpuTimeMs (${this.cpuBudgetNs / 1e6} ms); it was killed`,
+          { pid: this.pid, reason: 'cpu' }));
+        return true;
+      }
     }
-    this.headCpuStartNs = native().binding.cpuTimeNs(this.pid);
-    this.cpuCheckAtNs = now + this.cpuBudgetNs;
+    if (this.writeBudget > 0) {
+      const written = this.bytesWritten();
+      if (written < 0) {
+        this.killUnread(new BulkheadError(ErrorCode.WRITE_LIMIT,
+          `Worker ${this.pid}'s write count (/proc/${this.pid}/io) became unreadable while no call ran, so limits.maxBytesWritten cannot be held; it was killed`,
+          { pid: this.pid, reason: 'write' }));
+        return true;
+      }
+      if (written > this.writeBudget) {
+        this.kill(new BulkheadError(ErrorCode.WRITE_LIMIT,
+          `Worker ${this.pid} wrote ${written} bytes, over limits.maxBytesWritten (${this.writeBudget}), while no call ran (its threads); it was killed`,
+          { pid: this.pid, reason: 'write' }));
+        return true;
+      }
+    }
+    return false;
   }
 
   /** Still running its calls (so watched), not yet killed or reaped. */
@@ -323,7 +395,9 @@ export class Worker {
   /** When the worker next needs looking at: a deadline, an abandoned head's grace, a budget check
    *  of the running call (Infinity: nothing to watch). The timer and the sync path both wake here. */
   nextWakeNs(): number {
-    const budgets = this.serving && this.inflight.length > 0 ? Math.min(this.cpuCheckAtNs, this.writeCheckAtNs) : Infinity;
+    const budgets = !this.serving ? Infinity
+      : this.inflight.length > 0 ? Math.min(this.cpuCheckAtNs, this.writeCheckAtNs)
+      : this.watchIdle ? this.idleCheckAtNs : Infinity;
     return Math.min(budgets, this.nextDeadlineNs());
   }
 
@@ -332,6 +406,11 @@ export class Worker {
    *  Pool.runSync between its waits. */
   watch(now = monotonicNs()): void {
     if (this.state === 'dead') return;
+    if (this.inflight.length === 0 && now >= this.idleCheckAtNs) {
+      this.idleCheckAtNs = now + IDLE_CHECK_NS;
+      this.idleOverrun();
+      return;
+    }
     this.checkCpu(now);
     if (this.serving && this.writeBudget > 0 && now >= this.writeCheckAtNs) {
       this.writeCheckAtNs = now + WRITE_CHECK_NS;
@@ -341,8 +420,9 @@ export class Worker {
     this.expireOverdue(now);
   }
 
-  /** Bytes written so far, from the kernel's count in /proc/<pid>/io; -1 when the process is
-   *  gone, UNREADABLE when this process may not read the count. */
+  /** Bytes written so far, from the kernel's count in /proc/<pid>/io (what write calls wrote;
+   *  stores through a shared file mapping are not in it); -1 when the process is gone,
+   *  UNREADABLE when this process may not read the count. */
   bytesWritten(): number {
     try {
       const m = /^wchar: (\d+)$/m.exec(fs.readFileSync(`/proc/${this.pid}/io`, 'latin1'));
@@ -360,12 +440,12 @@ export class Worker {
    *  dying of its own accord, SIGXFSZ or a crash (its death says why; see unreadKillEndedIt). */
   private overWriteBudget(call: Call): boolean {
     const written = this.bytesWritten();
-    if (written !== UNREADABLE && written <= this.writeBudget) return false;
-    if (written === UNREADABLE) {
+    if (written >= 0 && written <= this.writeBudget) return false;
+    if (written < 0) {  // hidden, or gone (then its exit is on its way): no count, no success
       if (this.inflight[0] !== call) this.inflight.unshift(call);  // its response, if any, is void
       this.killUnread(new BulkheadError(ErrorCode.WRITE_LIMIT,
         `Worker ${this.pid}'s write count (/proc/${this.pid}/io) became unreadable during ${call.fnName}(), so limits.maxBytesWritten cannot be held; it was killed`,
-        { fn: call.fnName, pid: this.pid, reason: 'write' }));
+        { fn: call.fnName, pid: this.pid, reason: 'write' }), call);
       return true;
     }
     const e = new BulkheadError(ErrorCode.WRITE_LIMIT,
@@ -386,9 +466,14 @@ export class Worker {
       this.cpuCheckAtNs = Infinity;
       return;
     }
-    const used = native().binding.cpuTimeNs(this.pid) - this.headCpuStartNs;
+    const clock = native().binding.cpuTimeNs(this.pid);
+    if (clock < 0) {  // gone: its exit report settles the call
+      this.cpuCheckAtNs = Infinity;
+      return;
+    }
+    const used = clock - this.headCpuStartNs;
     if (used < this.cpuBudgetNs) {
-      this.cpuCheckAtNs = now + (this.cpuBudgetNs - used);
+      this.cpuCheckAtNs = now + this.cpuWaitNs(this.cpuBudgetNs - used);
       return;
     }
     const e = new BulkheadError(ErrorCode.CPU_LIMIT,
@@ -493,8 +578,9 @@ export class Worker {
 
   /** Kills it because its write count cannot be read; `reason` yields to a death of its own (see
    *  overWriteBudget), and either is what its running call, and deathError, get. */
-  killUnread(reason: BulkheadError): void {
-    this.kill(reason);
+  killUnread(reason: BulkheadError, target?: Call): void {
+    if (this.state === 'dead' || this.state === 'dying') return;  // killed already, for its reason
+    this.kill(reason, target);
     this.killForUnread = true;
   }
 

@@ -109,6 +109,67 @@ describe.each(['call', 'callSync'] as const)('budgets on %s', (how) => {
   });
 });
 
+describe('threads left running after their call returned', () => {
+  const crashes = (p: Plugin) => {
+    const seen: Outcome[] = [];
+    p.on('crash', (e: Outcome) => seen.push(e));
+    return seen;
+  };
+  const until = async (pred: () => boolean) => {
+    for (let i = 0; i < 300 && !pred(); i++) await new Promise((r) => setTimeout(r, 10));
+    return pred();
+  };
+
+  it('CPU: the worker is killed once its threads used a call\'s budget while no call ran', async () => {
+    await withPlugin({ ...threadGrant(2), limits: { cpuTimeMs: 100, timeoutMs: 10_000 } }, async (p) => {
+      const seen = crashes(p);
+      const [pid] = p.workerPids();
+      expect(text(await p.call('bg_burn', bytes('5000')))).toBe('started');
+      expect(await until(() => seen.length > 0), 'a crash event').toBe(true);
+      expect(seen[0]).toMatchObject({ code: ErrorCode.CPU_LIMIT, reason: 'cpu' });
+      expect(seen[0].message).toMatch(/while no call ran/);
+      expect(p.workerPids()).not.toContain(pid);
+    });
+  });
+
+  it('writes: the worker is killed while idle, and the next call never gets that error', async () => {
+    const file = path.join(dir, 'bg-write');
+    await withPlugin({ ...threadGrant(2), ...writes(), policy: { threads: 2, fs: { write: [dir] } } }, async (p) => {
+      const seen = crashes(p);
+      expect(text(await p.call('bg_write', bytes(`${file}:${64 * MiB}`)))).toBe('started');
+      await new Promise((r) => setTimeout(r, 30));  // past the budget, before the idle watch looks
+      expect(text(await p.call('echo', bytes('innocent')))).toBe('innocent');
+      expect(await until(() => seen.length > 0), 'a crash event').toBe(true);
+      expect(seen[0]).toMatchObject({ code: ErrorCode.WRITE_LIMIT, reason: 'write' });
+    });
+  });
+
+  it.each(['call', 'callSync'] as const)('a call made to a worker that overran while idle, before the watch looked, goes to a replacement (%s)', async (how) => {
+    const file = path.join(dir, `bg-write-${how}`);
+    await withPlugin({ ...threadGrant(2), ...writes(), policy: { threads: 2, fs: { write: [dir] } } }, async (p) => {
+      expect(text(await p.call('bg_write', bytes(`${file}:${64 * MiB}`)))).toBe('started');
+      const t0 = performance.now();
+      while (performance.now() - t0 < 60) { /* the event loop held: the idle watch cannot look */ }
+      const out = how === 'call' ? await outcome(p.call('echo', bytes('fresh'))) : syncOutcome(() => p.callSync('echo', bytes('fresh')));
+      expect(out === 'fresh' || (out as Outcome).code === ErrorCode.NOT_READY, JSON.stringify(out)).toBe(true);
+    });
+  });
+});
+
+describe.each([1, 3, 20])('callSync on a worker that died while the event loop was held (cpuTimeMs %i)', (cpuTimeMs) => {
+  it('fails at once with the worker\'s own exit, not at its deadline', async () => {
+    await withPlugin({ ...threadGrant(1), limits: { cpuTimeMs, timeoutMs: 10_000 } }, async (p) => {
+      expect(text(await p.call('exit_soon', bytes('20')))).toBe('started');
+      const t0 = performance.now();
+      while (performance.now() - t0 < 200) { /* held: the exit report cannot arrive */ }
+      const t1 = performance.now();
+      expect(syncOutcome(() => p.callSync('echo', bytes('x'), { timeoutMs: 2000 })))
+        .toMatchObject({ code: ErrorCode.WORKER_EXITED, exitCode: 3 });
+      expect(performance.now() - t1, 'settled by the death, long before the 2 s deadline').toBeLessThan(1000);
+    });
+  });
+});
+
 describe('a worker serving its last calls before it is recycled', () => {
   it('has its writes watched while the call runs', async () => {
     const file = path.join(dir, 'retiring');

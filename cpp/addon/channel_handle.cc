@@ -224,8 +224,10 @@ int ChannelHandle::WaitFor(uint64_t deadline, uint64_t spin) {
     HostRing::Result r = ring_->Wait(until, spin);
     spin = 0;
     if (r != HostRing::kTimedOut) return r;
-    if (deadline != 0 && MonotonicNs() >= deadline) return r;
+    // A dead worker is reported even when the bound has passed: a caller that comes back with a
+    // bound in the past (a check overdue) must learn it rather than wait on.
     if (pidfd_ >= 0 && PidfdExited(pidfd_)) return ring_->Spin(0) ? HostRing::kOk : kDead;
+    if (deadline != 0 && MonotonicNs() >= deadline) return r;
   }
 }
 

@@ -666,6 +666,28 @@ static int open_path_bytes(const uint8_t *in, size_t len, uint64_t max, uint64_t
   return fd < 0 ? -errno : fd;
 }
 
+/* A file and how much a thread left behind a call writes to it. */
+struct write_job {
+  int fd;
+  uint64_t want;
+};
+
+/* Opens "path:bytes" (bytes <= max) into *job and starts fn(job) on a detached thread: BH_OK, or
+ * the failure, already put. */
+static bh_status start_write_thread(const bh_host *host, const uint8_t *in, size_t len, uint64_t max,
+                                    struct write_job *job, void *(*fn)(void *), bh_output *out) {
+  pthread_t t;
+  job->fd = open_path_bytes(in, len, max, &job->want);
+  if (job->fd == -EINVAL) return fail_str(host, out, BH_ERR_INVALID_INPUT, "Expected path:bytes");
+  if (job->fd < 0) return fail_errno(host, out, "open", -job->fd);
+  if (pthread_create(&t, NULL, fn, job) != 0) {
+    close(job->fd);
+    return fail_str(host, out, BH_ERR_FAILED, "pthread_create");
+  }
+  pthread_detach(t);
+  return BH_OK;
+}
+
 /* Input "path:bytes": writes that many zero bytes in 64 KiB chunks; "wrote N" or the errno. */
 static bh_status h_write_big(const bh_host *host, const uint8_t *in, size_t len, bh_output *out) {
   static const uint8_t chunk[64 * 1024];
@@ -799,6 +821,62 @@ static bh_status h_cpu_burn_thread(const bh_host *host, const uint8_t *in, size_
   if (pthread_create(&t, NULL, burn_thread, &ms) != 0) return fail_str(host, out, BH_ERR_FAILED, "pthread_create");
   pthread_join(t, NULL);
   return put_str(host, out, "burned");
+}
+
+/* Parses "ms" (<= max) into *ms, then leaves a detached thread running fn(ms) behind the call. */
+static bh_status leave_thread(const bh_host *host, const uint8_t *in, size_t len, uint64_t max,
+                              uint64_t *ms, void *(*fn)(void *), bh_output *out) {
+  pthread_t t;
+  if (!parse_u64(in, len, max, ms)) return bad_number(host, out, "millisecond count in range");
+  if (pthread_create(&t, NULL, fn, ms) != 0) return fail_str(host, out, BH_ERR_FAILED, "pthread_create");
+  pthread_detach(t);
+  return put_str(host, out, "started");
+}
+
+/* Leaves a thread behind that burns "ms" of its own CPU after the call has returned: a worker's
+ * threads are watched while no call runs. */
+static bh_status h_bg_burn(const bh_host *host, const uint8_t *in, size_t len, bh_output *out) {
+  static uint64_t ms;
+  return leave_thread(host, in, len, 86400000u, &ms, burn_thread, out);
+}
+
+/* Leaves a detached thread behind that ends the whole process "ms" after the call returned. */
+static void *exit_after(void *arg) {
+  uint64_t ms = *(const uint64_t *)arg;
+  struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
+  while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+  }
+  _exit(3);
+  return NULL;
+}
+
+static bh_status h_exit_soon(const bh_host *host, const uint8_t *in, size_t len, bh_output *out) {
+  static uint64_t ms;
+  return leave_thread(host, in, len, 60000u, &ms, exit_after, out);
+}
+
+/* Leaves a detached thread behind that rewrites the first 64 KiB of "path" at a pace (so no file
+ * grows past its size limit) until "bytes" are written: writes between calls count too. */
+static void *rewrite_detached(void *arg) {
+  static const uint8_t chunk[64 * 1024];
+  const struct write_job *job = arg;
+  uint64_t done = 0;
+  struct timespec ts = {0, 1000000};
+  unsigned i;
+  for (i = 0; done < job->want && i < (1u << 20); i++) {
+    ssize_t w = pwrite(job->fd, chunk, sizeof chunk, 0);
+    if (w < 0 && errno != EINTR) break;
+    if (w > 0) done += (uint64_t)w;
+    nanosleep(&ts, NULL);
+  }
+  close(job->fd);
+  return NULL;
+}
+
+static bh_status h_bg_write(const bh_host *host, const uint8_t *in, size_t len, bh_output *out) {
+  static struct write_job job;
+  bh_status st = start_write_thread(host, in, len, (uint64_t)1 << 34, &job, rewrite_detached, out);
+  return st != BH_OK ? st : put_str(host, out, "started");
 }
 
 /* cpu_burn that logs a line every 10 ms of CPU: a call's log lines must not restart the clock of
@@ -937,26 +1015,17 @@ static bh_status h_write_paced(const bh_host *host, const uint8_t *in, size_t le
 /* Its main thread leaves (SYS_exit, not exit_group) while a second thread goes on writing at a
  * pace: the kernel then hides the process's write count (/proc/<pid>/io) from a host without
  * CAP_SYS_PTRACE, as it does for any process that has let go of its memory. "path:bytes". */
-static struct {
-  int fd;
-  uint64_t want;
-} leaver;
-
 static void *write_after_leader(void *arg) {
-  paced_write(leaver.fd, leaver.want);
-  return arg;
+  const struct write_job *job = arg;
+  paced_write(job->fd, job->want);
+  return NULL;
 }
 
 static bh_status h_leader_exit_write(const bh_host *host, const uint8_t *in, size_t len,
                                      bh_output *out) {
-  pthread_t t;
-  leaver.fd = open_path_bytes(in, len, (uint64_t)1 << 32, &leaver.want);
-  if (leaver.fd == -EINVAL) return fail_str(host, out, BH_ERR_INVALID_INPUT, "Expected path:bytes");
-  if (leaver.fd < 0) return fail_errno(host, out, "open", -leaver.fd);
-  if (pthread_create(&t, NULL, write_after_leader, NULL) != 0) {
-    close(leaver.fd);
-    return fail_str(host, out, BH_ERR_FAILED, "pthread_create");
-  }
+  static struct write_job job;
+  bh_status st = start_write_thread(host, in, len, (uint64_t)1 << 32, &job, write_after_leader, out);
+  if (st != BH_OK) return st;
   syscall(SYS_exit, 0);
   return fail_str(host, out, BH_ERR_FAILED, "SYS_exit returned");
 }
@@ -1002,6 +1071,9 @@ static const bh_function functions[] = {
   {"cpu_burn", h_cpu_burn},
   {"cpu_burn_logging", h_cpu_burn_logging},
   {"cpu_burn_thread", h_cpu_burn_thread},
+  {"bg_burn", h_bg_burn},
+  {"bg_write", h_bg_write},
+  {"exit_soon", h_exit_soon},
   {"alloc_bomb", h_alloc_bomb},
   {"fork_bomb", h_fork_bomb},
   {"thread_bomb", h_thread_bomb},
