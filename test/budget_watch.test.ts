@@ -11,7 +11,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ErrorCode, type LoadOptions, type Plugin } from '../lib/index';
 import { runtime } from '../lib/runtime';
 import { unreadKillEndedIt } from '../lib/worker';
-import { bytes, load, text, threadGrant } from './helpers';
+import { ASAN, ASAN_THREADS, bytes, load, notUnderAsan, text, threadGrant } from './helpers';
+
+/** For tests whose plugin starts threads (not in the ASAN run). */
+const withThreads = it.skipIf(ASAN);
+const threaded = (name: string) => notUnderAsan(name, ASAN_THREADS);
 
 let dir: string;
 beforeAll(() => { dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bh-budget-watch-')); });
@@ -61,7 +65,7 @@ describe.each(['call', 'callSync'] as const)('budgets on %s', (how) => {
     });
   });
 
-  it('CPU: counts every thread, not only the main one', async () => {
+  withThreads(threaded('CPU: counts every thread, not only the main one'), async () => {
     await withPlugin({ ...threadGrant(2), limits: { cpuTimeMs: 50, timeoutMs: 10_000 } }, async (p) => {
       expect(await run(p, 'cpu_burn_thread', '3000')).toMatchObject({ code: ErrorCode.CPU_LIMIT, reason: 'cpu' });
     });
@@ -96,7 +100,7 @@ describe.each(['call', 'callSync'] as const)('budgets on %s', (how) => {
     });
   });
 
-  it('writes: a worker whose main thread left while another writes (its count hidden from a non-root host) is killed', async () => {
+  withThreads(threaded('writes: a worker whose main thread left while another writes (its count hidden from a non-root host) is killed'), async () => {
     const file = path.join(dir, `${how}-leader`);
     const grant = threadGrant(2);
     await withPlugin({ ...grant, ...writes(), policy: { ...grant.policy, fs: { write: [dir] } } }, async (p) => {
@@ -120,7 +124,7 @@ describe('threads left running after their call returned', () => {
     return pred();
   };
 
-  it('CPU: the worker is killed once its threads used a call\'s budget while no call ran', async () => {
+  withThreads(threaded('CPU: the worker is killed once its threads used a call\'s budget while no call ran'), async () => {
     await withPlugin({ ...threadGrant(2), limits: { cpuTimeMs: 100, timeoutMs: 10_000 } }, async (p) => {
       const seen = crashes(p);
       const [pid] = p.workerPids();
@@ -132,7 +136,7 @@ describe('threads left running after their call returned', () => {
     });
   });
 
-  it('writes: the worker is killed while idle, and the next call never gets that error', async () => {
+  withThreads(threaded('writes: the worker is killed while idle, and the next call never gets that error'), async () => {
     const file = path.join(dir, 'bg-write');
     await withPlugin({ ...threadGrant(2), ...writes(), policy: { threads: 2, fs: { write: [dir] } } }, async (p) => {
       const seen = crashes(p);
@@ -144,7 +148,7 @@ describe('threads left running after their call returned', () => {
     });
   });
 
-  it.each(['call', 'callSync'] as const)('a call made to a worker that overran while idle, before the watch looked, goes to a replacement (%s)', async (how) => {
+  withThreads.each(['call', 'callSync'] as const)(threaded('a call made to a worker that overran while idle, before the watch looked, goes to a replacement (%s)'), async (how) => {
     const file = path.join(dir, `bg-write-${how}`);
     await withPlugin({ ...threadGrant(2), ...writes(), policy: { threads: 2, fs: { write: [dir] } } }, async (p) => {
       expect(text(await p.call('bg_write', bytes(`${file}:${64 * MiB}`)))).toBe('started');
@@ -157,7 +161,7 @@ describe('threads left running after their call returned', () => {
 });
 
 describe.each([1, 3, 20])('callSync on a worker that died while the event loop was held (cpuTimeMs %i)', (cpuTimeMs) => {
-  it('fails at once with the worker\'s own exit, not at its deadline', async () => {
+  withThreads(threaded('fails at once with the worker\'s own exit, not at its deadline'), async () => {
     await withPlugin({ ...threadGrant(1), limits: { cpuTimeMs, timeoutMs: 10_000 } }, async (p) => {
       expect(text(await p.call('exit_soon', bytes('20')))).toBe('started');
       const t0 = performance.now();

@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { ErrorCode, type Plugin } from '../lib/index';
-import { ASAN, load, notUnderAsan, text, threadGrant } from './helpers';
+import { ASAN, ASAN_THREADS, load, notUnderAsan, text, threadGrant } from './helpers';
 
 let scratch: string;   // the granted directory
 let outside: string;   // a sibling directory no policy grants
@@ -41,7 +41,7 @@ afterAll(async () => {
 
 describe('threads', () => {
   it.skipIf(ASAN)(notUnderAsan('runs a thread when the policy grants threads',
-    "ASAN's thread start calls pthread_getattr_np, whose sched_getaffinity(tid) the policy refuses"), async () => {
+    ASAN_THREADS), async () => {
     const p = await loaded(threadGrant(4));
     const out = await p.call('thread', Buffer.alloc(0)).then(text, (e: Error) => e.message);
     expect(out).toBe('thread ran');

@@ -17,6 +17,9 @@ export function notUnderAsan(name: string, why: string): string {
   return ASAN ? `${name} [skipped under ASAN: ${why}]` : name;
 }
 
+/** Why tests that start threads in a plugin are skipped in the ASAN run. */
+export const ASAN_THREADS = "ASAN's thread start calls pthread_getattr_np, whose sched_getaffinity(tid) the policy refuses";
+
 export function pluginPath(name: string): string {
   return path.join(PLUGIN_DIR, `${name}.so`);
 }

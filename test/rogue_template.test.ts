@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { BulkheadError, ErrorCode, type Plugin } from '../lib/index';
-import { ASAN, eventually, load, notUnderAsan, openFds, pluginPath, sha256Of, threadGrant } from './helpers';
+import { ASAN, ASAN_THREADS, eventually, load, notUnderAsan, openFds, pluginPath, sha256Of, threadGrant } from './helpers';
 import { Host, installSignalCounter, rejectionOf } from './invariants';
 
 const signals = installSignalCounter();
@@ -93,7 +93,7 @@ describe('a template that serves spawn requests itself', () => {
 
 describe('a template after its load', () => {
   it.skipIf(ASAN)(notUnderAsan('a violation by a template thread fails the plugin with that violation, never another plugin',
-    "ASAN's thread start calls pthread_getattr_np, whose sched_getaffinity(tid) the policy refuses"), async () => {
+    ASAN_THREADS), async () => {
     const fds0 = openFds();
     const p = await rogue('tviol', threadGrant(1));
     try {
