@@ -115,7 +115,7 @@ export function capabilities(): Capabilities {
   if (abi < 6) gaps.push('Landlock < 6: no signal or abstract-socket scoping (seccomp still limits kill)');
   const cgroups = cgroupSupport();
   if (!cgroups.memory) gaps.push('no memory cgroup: worker memory is capped by its address-space limit only');
-  if (!cgroups.pids) gaps.push("no pids cgroup: policy.threads cannot be counted, so a load that grants threads fails unless bestEffort includes 'threads' (without a grant there are none)");
+  if (!cgroups.pids) gaps.push('no pids cgroup: a plugin\'s processes are not bounded together by a cgroup (the monitor still counts each process\'s threads against policy.threads, and workers against the pool)');
   if (!cgroups.cpu) gaps.push("no cpu cgroup: limits.cpuQuotaPercent cannot be enforced, so a load that sets it fails unless bestEffort includes 'cpuQuotaPercent'");
   cached = {
     platform: process.platform,

@@ -5,7 +5,9 @@ import type { CgroupSupport, Capabilities } from './capabilities';
 import type { Limits, SandboxPolicy } from './policy';
 import { invalid } from './validate';
 
-/** Limits and grants a caller may accept unenforced, by name (`options.bestEffort`). */
+/** Limits and grants a caller may accept unenforced, by name (`options.bestEffort`). 'threads' is
+ *  still taken, for callers written when a thread grant needed a pids cgroup: the monitor counts
+ *  threads itself now, so it is always enforced. */
 export const BEST_EFFORT = ['cpuQuotaPercent', 'threads'] as const;
 export type BestEffort = (typeof BEST_EFFORT)[number];
 
@@ -32,9 +34,6 @@ export function unenforced(limits: Required<Limits>, policy: SandboxPolicy, cgro
     cgroups.reasons.find((r) => r.startsWith(`${controller}:`)) ?? `${controller}: not usable here`;
   if (limits.cpuQuotaPercent > 0 && !cgroups.cpu) {
     out.push({ limit: 'cpuQuotaPercent', why: `the cgroup cpu controller is unavailable (${reason('cpu')})` });
-  }
-  if (policy.threads > 0 && !cgroups.pids) {
-    out.push({ limit: 'threads', why: `the cgroup pids controller, which counts them, is unavailable (${reason('pids')})` });
   }
   // Never acceptable: without Landlock a read grant is every readable path, /proc/<pid>/mem of
   // this user's processes included.

@@ -165,18 +165,21 @@ export class Worker {
 
   /** Threads of the worker that can run at once (the CPU clock advances that much faster than wall time). */
   private readonly parallelism: number;
-  /** With threads, CPU and writes happen between calls too: they are watched then, and the CPU
-   *  used while no call runs may not exceed one call's budget (see idleOverrun). */
+  /** With threads, writes happen between calls too: the worker's life budget is watched then
+   *  (see idleOverrun). CPU between calls is the cpu cgroup's (cpuQuotaPercent) to bound: a
+   *  reading of another process's CPU clock lags by up to a scheduler tick per running thread, too
+   *  coarse to charge an idle worker for small amounts. */
   private readonly watchIdle: boolean;
-  private idleCpuStartNs = -1;
   private idleCheckAtNs = Infinity;
+  /** onTimer is running: pump() leaves the re-arming to it (after the watch moved its clocks). */
+  private inTimer = false;
 
   constructor(id: number, maxInput: number, maxOutput: number, hooks: WorkerHooks, budgets: WorkerBudgets) {
     this.id = id;
     this.cpuBudgetNs = budgets.cpuTimeMs * 1e6;
     this.writeBudget = budgets.writeBudget;
     this.parallelism = Math.min(1 + budgets.threads, CPUS);
-    this.watchIdle = budgets.threads > 0 && (this.cpuBudgetNs > 0 || this.writeBudget > 0);
+    this.watchIdle = budgets.threads > 0 && this.writeBudget > 0;
     this.hooks = hooks;
     this.dead = new Promise<void>((resolve) => { this.markDead = resolve; });
     this.channel = new (native().binding.ChannelHandle)(maxInput, maxOutput);
@@ -346,45 +349,31 @@ export class Worker {
     return Math.max(1e6, cpuNs / this.parallelism);
   }
 
-  /** No call runs: what its threads use from here is the idle watch's. */
+  /** No call runs: the idle watch looks at its threads' writes from here. */
   private startIdleClock(): void {
     if (!this.watchIdle || this.pid === 0) return;
-    this.idleCpuStartNs = this.cpuBudgetNs > 0 ? native().binding.cpuTimeNs(this.pid) : -1;
     this.idleCheckAtNs = monotonicNs() + IDLE_CHECK_NS;
     this.armTimer(Infinity);
   }
 
-  /** Kills an idle worker whose threads, while no call ran, used a call's CPU budget or wrote past
-   *  the worker's write budget (no call's error: a 'crash' with ERR_CPU_LIMIT or ERR_WRITE_LIMIT);
-   *  true if it did. Looked at by the idle timer and before the worker takes a call, so a call
-   *  never inherits what ran before it. */
+  /** Kills an idle worker whose threads, while no call ran, wrote past the worker's write budget
+   *  (no call's error: a 'crash' with ERR_WRITE_LIMIT); true if it did. Looked at by the idle timer
+   *  and before the worker takes a call, so a call does not inherit an overrun already complete
+   *  (one still under way when a call starts is that call's: the count is the process's). */
   private idleOverrun(): boolean {
-    if (!this.watchIdle || !this.serving || this.inflight.length > 0) return false;
-    if (this.cpuBudgetNs > 0 && this.idleCpuStartNs >= 0) {
-      const used = native().binding.cpuTimeNs(this.pid) - this.idleCpuStartNs;
-      if (used >= this.cpuBudgetNs) {
-        this.kill(new BulkheadError(ErrorCode.CPU_LIMIT,
-          `Worker ${this.pid}'s threads used ${Math.round(used / 1e6)} ms of CPU time while no call ran, over limits.cpuTimeMs (${this.cpuBudgetNs / 1e6} ms); it was killed`,
-          { pid: this.pid, reason: 'cpu' }));
-        return true;
-      }
+    if (!this.watchIdle || !this.serving || this.paused || this.inflight.length > 0) return false;
+    const written = this.bytesWritten();
+    if (written < 0) {
+      this.killUnread(new BulkheadError(ErrorCode.WRITE_LIMIT,
+        `Worker ${this.pid}'s write count (/proc/${this.pid}/io) became unreadable while no call ran, so limits.maxBytesWritten cannot be held; it was killed`,
+        { pid: this.pid, reason: 'write' }));
+      return true;
     }
-    if (this.writeBudget > 0) {
-      const written = this.bytesWritten();
-      if (written < 0) {
-        this.killUnread(new BulkheadError(ErrorCode.WRITE_LIMIT,
-          `Worker ${this.pid}'s write count (/proc/${this.pid}/io) became unreadable while no call ran, so limits.maxBytesWritten cannot be held; it was killed`,
-          { pid: this.pid, reason: 'write' }));
-        return true;
-      }
-      if (written > this.writeBudget) {
-        this.kill(new BulkheadError(ErrorCode.WRITE_LIMIT,
-          `Worker ${this.pid} wrote ${written} bytes, over limits.maxBytesWritten (${this.writeBudget}), while no call ran (its threads); it was killed`,
-          { pid: this.pid, reason: 'write' }));
-        return true;
-      }
-    }
-    return false;
+    if (written <= this.writeBudget) return false;
+    this.kill(new BulkheadError(ErrorCode.WRITE_LIMIT,
+      `Worker ${this.pid} wrote ${written} bytes, over limits.maxBytesWritten (${this.writeBudget}), while no call ran (its threads); it was killed`,
+      { pid: this.pid, reason: 'write' }));
+    return true;
   }
 
   /** Still running its calls (so watched), not yet killed or reaped. */
@@ -397,7 +386,7 @@ export class Worker {
   nextWakeNs(): number {
     const budgets = !this.serving ? Infinity
       : this.inflight.length > 0 ? Math.min(this.cpuCheckAtNs, this.writeCheckAtNs)
-      : this.watchIdle ? this.idleCheckAtNs : Infinity;
+      : this.watchIdle && !this.paused ? this.idleCheckAtNs : Infinity;
     return Math.min(budgets, this.nextDeadlineNs());
   }
 
@@ -488,6 +477,7 @@ export class Worker {
   /** Timer for the earliest unsettled deadline (or CPU check); expired calls reject, a running one
    *  kills the worker. */
   private armTimer(candidateNs: number): void {
+    if (this.inTimer) return;
     const next = Math.min(candidateNs, this.nextWakeNs());
     if (next >= this.timerAt && this.timer) return;  // an earlier timer re-arms when it fires
     if (this.timer) clearTimeout(this.timer);
@@ -503,8 +493,13 @@ export class Worker {
   private onTimer(): void {
     this.timer = undefined;
     this.timerAt = Infinity;
-    if (!this.pump()) return;  // finished work first: a late timer must not fail a done call
-    this.watch();
+    this.inTimer = true;
+    try {
+      if (!this.pump()) return;  // finished work first: a late timer must not fail a done call
+      this.watch();
+    } finally {
+      this.inTimer = false;
+    }
     if (this.state !== 'dead') this.armTimer(Infinity);
   }
 

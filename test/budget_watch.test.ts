@@ -124,18 +124,6 @@ describe('threads left running after their call returned', () => {
     return pred();
   };
 
-  withThreads(threaded('CPU: the worker is killed once its threads used a call\'s budget while no call ran'), async () => {
-    await withPlugin({ ...threadGrant(2), limits: { cpuTimeMs: 100, timeoutMs: 10_000 } }, async (p) => {
-      const seen = crashes(p);
-      const [pid] = p.workerPids();
-      expect(text(await p.call('bg_burn', bytes('5000')))).toBe('started');
-      expect(await until(() => seen.length > 0), 'a crash event').toBe(true);
-      expect(seen[0]).toMatchObject({ code: ErrorCode.CPU_LIMIT, reason: 'cpu' });
-      expect(seen[0].message).toMatch(/while no call ran/);
-      expect(p.workerPids()).not.toContain(pid);
-    });
-  });
-
   withThreads(threaded('writes: the worker is killed while idle, and the next call never gets that error'), async () => {
     const file = path.join(dir, 'bg-write');
     await withPlugin({ ...threadGrant(2), ...writes(), policy: { threads: 2, fs: { write: [dir] } } }, async (p) => {

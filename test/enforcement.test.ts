@@ -19,17 +19,16 @@ const support = (has: Partial<typeof ALL>) => ({
 const landlock = (abi: number) => ({ landlock: { ...capabilities().landlock, abi, unavailableReason: abi ? null : 'outer-seccomp' as const } });
 
 describe('the decision', () => {
-  it('names the missing cgroup controller, with the probe\'s reason, for a CPU quota and a thread grant', () => {
+  it('names the missing cgroup controller, with the probe\'s reason, for a CPU quota; a thread grant needs none (the monitor counts)', () => {
     const gaps = unenforced({ ...DEFAULT_LIMITS, cpuQuotaPercent: 50 }, resolvePolicy({ threads: 2 }),
       support({ cpu: false, pids: false }), landlock(7));
-    expect(gaps.map((g) => g.limit)).toEqual(['cpuQuotaPercent', 'threads']);
+    expect(gaps.map((g) => g.limit)).toEqual(['cpuQuotaPercent']);
     expect(gaps[0].why).toMatch(/cpu controller is unavailable \(cpu: cannot create .*EACCES\)/);
-    expect(gaps[1].why).toMatch(/pids controller.*\(pids: cannot create .*EACCES\)/);
     const e = (() => { try { assertEnforceable(gaps, new Set()); } catch (x) { return x as BulkheadError; } })();
     expect(e?.code).toBe(ErrorCode.SANDBOX_UNAVAILABLE);
-    expect(e?.message).toMatch(/cpuQuotaPercent: .*; threads: .*bestEffort: \['cpuQuotaPercent', 'threads'\]/);
-    expect(assertEnforceable(gaps, new Set(['cpuQuotaPercent', 'threads']))).toHaveLength(2);
-    // Accepting one is not accepting the other.
+    expect(e?.message).toMatch(/cpuQuotaPercent: .*bestEffort: \['cpuQuotaPercent'\]/);
+    expect(assertEnforceable(gaps, new Set(['cpuQuotaPercent']))).toHaveLength(1);
+    // Accepting another is not accepting this one.
     expect(() => assertEnforceable(gaps, new Set(['threads']))).toThrow(/cpuQuotaPercent/);
   });
 
@@ -62,17 +61,9 @@ describe('on this machine', () => {
     await p.close();
   });
 
-  it(`a thread grant ${cg.pids ? 'loads with its threads counted (the pids controller is here)' : 'is refused (no pids controller here), and loads with bestEffort'}`, async () => {
-    const options = { policy: { threads: 2 } };
-    if (cg.pids) {
-      const p = await load('hostile', options);
-      expect(p.unenforced).toEqual([]);
-      await p.close();
-      return;
-    }
-    await expect(load('hostile', options)).rejects.toMatchObject({ code: ErrorCode.SANDBOX_UNAVAILABLE, message: expect.stringMatching(/threads: .*pids/) });
-    const p = await load('hostile', { ...options, bestEffort: ['threads'] });
-    expect(p.unenforced).toEqual(['threads']);
+  it(`a thread grant loads with its threads counted by the monitor${cg.pids ? ' (and the pids controller)' : ' (no pids controller here)'}`, async () => {
+    const p = await load('hostile', { policy: { threads: 2 } });
+    expect(p.unenforced).toEqual([]);
     await p.close();
   });
 

@@ -4,7 +4,6 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 import { loadPlugin, type LoadOptions, type Plugin } from '../lib/index';
-import { cgroupSupport } from '../lib/capabilities';
 import { runtime } from '../lib/runtime';
 
 export const PLUGIN_DIR = path.join(__dirname, '..', 'build', 'plugins');
@@ -34,11 +33,9 @@ export function load(name: string, options: Omit<LoadOptions, 'trust'> = {}): Pr
   return loadPlugin(file, { trust: { sha256: sha256Of(file) }, ...options });
 }
 
-/** Load options granting `n` threads: where no pids cgroup can count them (non-root, most
- *  containers) the grant is accepted uncounted, as a caller must say explicitly. For tests of what
- *  threads may do, not of how many. */
-export function threadGrant(n: number): Pick<LoadOptions, 'policy' | 'bestEffort'> {
-  return { policy: { threads: n }, ...(cgroupSupport().pids ? {} : { bestEffort: ['threads'] }) };
+/** Load options granting `n` threads (the monitor counts them, with or without a pids cgroup). */
+export function threadGrant(n: number): Pick<LoadOptions, 'policy'> {
+  return { policy: { threads: n } };
 }
 
 /** Descriptors this process has open. */

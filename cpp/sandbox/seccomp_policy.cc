@@ -262,10 +262,11 @@ void AddProcess(RuleSet* r, const SeccompOptions& o) {
 
   // Workers: the template clones them with one exact flag set and no child stack, and only the
   // monitor knows whether a spawn request is open, so it decides (one clone per request, from the
-  // template's main thread only). Threads, with a grant, are glibc's exact flags; every other
-  // clone (fork, vfork, namespaces) fails.
+  // template's main thread only). Threads, with a grant, are glibc's exact flags, and the monitor
+  // counts them (how many the grant allows, with or without a pids cgroup); every other clone
+  // (fork, vfork, namespaces) fails.
   std::vector<Branch> clone = {{{Is(0, kWorkerCloneFlags), Is(1, 0)}, kMonitor}};
-  if (o.threads) clone.push_back({{Is(0, kThreadCloneFlags)}, kAllow});
+  if (o.threads) clone.push_back({{Is(0, kThreadCloneFlags)}, kMonitor});
   r->Add(__NR_clone, std::move(clone), Errno(EPERM));
   // Signals: only to the caller's own process (raise, abort, pthread_kill), in every phase. A
   // filter cannot know the caller's pid (workers are clones of the template), so the monitor

@@ -39,8 +39,8 @@ enum class SeccompPhase { kLoad, kRun };
 struct SeccompOptions {
   SeccompPhase phase = SeccompPhase::kRun;
   int template_sock_fd = -1;   // load phase: the only socket the template may use
-  // The policy grants threads: clone with exactly kThreadCloneFlags. How many is not seccomp's
-  // business (the host bounds the count with a cgroup pids limit).
+  // The policy grants threads: clone with exactly kThreadCloneFlags, handed to the monitor, which
+  // counts them (syscall_monitor.h).
   bool threads = false;
   // The policy grants writable directories: write-mode opens and the calls that create, remove,
   // rename and size files. Landlock limits them to the granted directories, so this must never

@@ -175,7 +175,7 @@ const Row kRows[] = {
     {"clone as fork", kAny, __NR_clone, {SIGCHLD}, Err(EPERM)},
     {"clone a worker (the monitor decides)", kAny, __NR_clone, {kWorkerCloneFlags, 0}, kNotif},
     {"clone a worker on a stack of its own", kAny, __NR_clone, {kWorkerCloneFlags, 0x10000}, Err(EPERM)},
-    {"clone a thread with a grant", kThreads, __NR_clone, {kThreadCloneFlags}, kAllow},
+    {"clone a thread with a grant (the monitor counts)", kThreads, __NR_clone, {kThreadCloneFlags}, kNotif},
     {"clone a thread without a grant", kNoThreads, __NR_clone, {kThreadCloneFlags}, Err(EPERM)},
     {"clone a thread|hi bit", kAny, __NR_clone, {kThreadCloneFlags | kHi}, Err(EPERM)},
     {"seccomp stacking a filter", kAny, __NR_seccomp, {SECCOMP_SET_MODE_FILTER, 0, 0}, kAllow},

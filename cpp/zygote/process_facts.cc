@@ -69,6 +69,23 @@ bool ParseStatusIds(const std::string& status, ProcessIds* out) {
   return true;
 }
 
+long ParseStatusThreads(const std::string& status) {
+  return Field(status, "Threads");
+}
+
+long ThreadCount(pid_t tgid) {
+  char path[64];
+  std::string status;
+  snprintf(path, sizeof path, "/proc/%d/status", tgid);
+  return ReadSmallFile(path, &status) ? ParseStatusThreads(status) : -1;
+}
+
+bool ThreadExists(pid_t tgid, pid_t tid) {
+  char path[64];
+  snprintf(path, sizeof path, "/proc/%d/task/%d", tgid, tid);
+  return access(path, F_OK) == 0;
+}
+
 bool ParseStatPgrp(const std::string& stat, pid_t* pgrp) {
   // "pid (comm) state ppid pgrp ...": comm may hold spaces and parentheses, so start after the last ')'.
   size_t close_paren = stat.rfind(')');

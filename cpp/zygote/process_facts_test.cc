@@ -43,6 +43,15 @@ TEST(ProcessFacts, OwnProcessIsReadBack) {
   EXPECT_EQ(ids.pgrp, getpgrp());
 }
 
+TEST(ProcessFacts, ThreadsAreCountedAndSeen) {
+  EXPECT_EQ(ParseStatusThreads("Name:\tx\nThreads:\t7\nTgid:\t1\n"), 7);
+  EXPECT_EQ(ParseStatusThreads("Name:\tx\n"), -1);
+  EXPECT_EQ(ThreadCount(getpid()), 1);  // gtest runs its tests on the main thread alone
+  EXPECT_TRUE(ThreadExists(getpid(), getpid()));
+  EXPECT_FALSE(ThreadExists(getpid(), 0x3fffffff));
+  EXPECT_EQ(ThreadCount(0x3fffffff), -1);
+}
+
 TEST(ProcessFacts, NotAPidfdIsNoPid) {
   int p[2];
   ASSERT_EQ(pipe(p), 0);

@@ -49,7 +49,9 @@ Verdict Decide(const SyscallNotice& n, const CallerFacts& facts) {
     case __NR_rt_tgsigqueueinfo:
       return n.args[0] == self ? Verdict::kContinue : Verdict::kViolation;
     case __NR_clone:
-      // The filter only hands over the exact worker clone; check again, it costs nothing.
+      // The filter only hands over the exact worker clone and, with a grant, the exact thread
+      // clone; check again, it costs nothing.
+      if (n.args[0] == kThreadCloneFlags) return facts.thread_room ? Verdict::kContinue : Verdict::kRefuse;
       if (n.args[0] != kWorkerCloneFlags || n.args[1] != 0) return Verdict::kViolation;
       return facts.is_template_main && facts.spawn_open ? Verdict::kContinue : Verdict::kViolation;
     case __NR_mmap: {
@@ -90,7 +92,7 @@ void Answer(int listener, uint64_t id, Verdict v) {
   if (v == Verdict::kContinue) {
     resp->flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
   } else {
-    resp->error = -EPERM;
+    resp->error = v == Verdict::kRefuse ? -EAGAIN : -EPERM;
   }
   ioctl(listener, SECCOMP_IOCTL_NOTIF_SEND, resp);  // ENOENT: the caller was killed meanwhile
 }

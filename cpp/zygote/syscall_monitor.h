@@ -28,13 +28,16 @@ struct CallerFacts {
   bool is_template_main = false;  // the caller is its plugin's template's main thread
   bool spawn_open = false;        // that template has a spawn request no clone has served yet
   bool loading = false;           // its plugin is still loading (constructors, init)
+  bool thread_room = false;       // its process has room for one more thread (policy.threads)
 };
 
-enum class Verdict { kContinue, kViolation };
+// kRefuse: the call fails with EAGAIN, as a pids limit fails it (a thread past the grant).
+enum class Verdict { kContinue, kViolation, kRefuse };
 
 // The whole policy of the monitor: signals only to the caller's own process, the worker clone
-// only from the template against an open request, read-only executable file mappings only while
-// loading, everything else a violation.
+// only from the template against an open request, a thread (the boundary hands them over only
+// with a grant) while its process has room (else EAGAIN), read-only executable file mappings
+// only while loading, everything else a violation.
 Verdict Decide(const SyscallNotice& n, const CallerFacts& facts);
 
 // Receives one pending notice: 1, or 0 if the caller vanished meanwhile, or -errno.
@@ -43,7 +46,7 @@ int ReceiveNotice(int listener, SyscallNotice* out);
 // True while the notice's caller still waits (so what was read about its tid still holds).
 bool NoticePending(int listener, uint64_t id);
 
-// Answers: the call runs as asked (kContinue) or fails with EPERM.
+// Answers: the call runs as asked (kContinue), fails with EAGAIN (kRefuse) or with EPERM.
 void Answer(int listener, uint64_t id, Verdict v);
 
 }  // namespace bulkhead

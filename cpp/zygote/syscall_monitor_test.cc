@@ -60,6 +60,15 @@ TEST(SyscallMonitor, TheWorkerCloneOnlyFromTheTemplateAgainstAnOpenRequest) {
   EXPECT_EQ(Decide(Notice(__NR_clone, {kWorkerCloneFlags | 0x10000000, 0}), Facts(true, true)), Verdict::kViolation);
 }
 
+TEST(SyscallMonitor, AThreadWhileItsProcessHasRoomElseEagainNeverAViolation) {
+  const SyscallNotice thread = Notice(__NR_clone, {kThreadCloneFlags, 0x7f0000001000});
+  CallerFacts room = Facts(false, false);
+  room.thread_room = true;
+  EXPECT_EQ(Decide(thread, room), Verdict::kContinue);
+  EXPECT_EQ(Decide(thread, Facts(false, false)), Verdict::kRefuse);
+  EXPECT_EQ(Decide(Notice(__NR_clone, {kThreadCloneFlags | 0x10000000, 0x1000}), room), Verdict::kViolation);  // CLONE_NEWNS
+}
+
 TEST(SyscallMonitor, ExecutableFileMappingsOnlyWhileLoadingAndNeverWritable) {
   const auto rx = Notice(__NR_mmap, {0, 4096, PROT_READ | PROT_EXEC, MAP_PRIVATE, 4, 0});
   EXPECT_EQ(Decide(rx, Facts(false, false, true)), Verdict::kContinue);

@@ -34,6 +34,7 @@
 #include "common/wire.h"
 #include "monitor/cgroup_tree.h"
 #include "sandbox/sandbox_spec.h"
+#include "sandbox/seccomp_policy.h"
 #include "zygote/plugin_process.h"
 #include "zygote/process_facts.h"
 #include "zygote/syscall_monitor.h"
@@ -70,6 +71,12 @@ struct Template {
   uint32_t next_cgroup = 1;
   uint32_t spare_cgroup = 0;  // made ahead, unused; 0: none
   std::map<uint32_t, uint32_t> spawn_cgroups;  // worker id of an open spawn -> its cgroup
+  // Threads each of its processes may have besides its main one (policy.threads), and, per process,
+  // the threads whose thread clone was let through and may not have returned yet: one's clone has
+  // returned once it asks for anything again or is gone, and until then it counts as a thread
+  // already, so concurrent clones never pass the grant (see ThreadRoom).
+  uint32_t threads = 0;
+  std::map<pid_t, std::set<pid_t>> thread_clones;
 };
 
 std::map<uint32_t, Template> g_templates;   // by plugin id
@@ -243,6 +250,7 @@ void HandleLoad(WireMessage& msg) {
   t.worker_limits.memory_bytes = spec.worker_memory_bytes;
   t.worker_limits.cpu_quota_percent = spec.worker_cpu_quota_percent;
   t.worker_limits.pids_max = spec.worker_pids;
+  t.threads = spec.threads;
   g_templates[id] = t;
   g_template_pids[pid] = id;
 }
@@ -482,6 +490,22 @@ ProcessIds CallerIds(Template& t, const SyscallNotice& n) {
   return ids;
 }
 
+// Whether process `tgid` of `t` may start one more thread for its thread `tid`: the kernel's count
+// of its threads, plus those whose clones were let through and may not have returned, stays within
+// the main thread and the grant. Exact without a pids cgroup, and never above the grant, however
+// many of its threads clone at once (a stale entry only makes it stricter, until that thread asks
+// again or ends). Records the clone when there is room.
+bool ThreadRoom(Template& t, pid_t tgid, pid_t tid) {
+  std::set<pid_t>& pending = t.thread_clones[tgid];
+  for (auto it = pending.begin(); it != pending.end();) {
+    it = ThreadExists(tgid, *it) ? std::next(it) : pending.erase(it);
+  }
+  const long threads = ThreadCount(tgid);
+  if (threads < 1 || static_cast<uint64_t>(threads) + pending.size() + 1 > 1 + uint64_t{t.threads}) return false;
+  pending.insert(tid);
+  return true;
+}
+
 void HandleNotices(Template& t, int budget) {
   for (int i = 0; i < budget && t.listener >= 0; i++) {
     struct pollfd p = {t.listener, POLLIN, 0};
@@ -497,9 +521,14 @@ void HandleNotices(Template& t, int budget) {
     facts.is_template_main = n.tid == t.pid;
     facts.spawn_open = t.phase == Phase::kServing && t.clones_unreported < t.open_spawns.size();
     facts.loading = t.phase == Phase::kLoading;
+    // A thread that asks for anything has returned from any clone it made before.
+    auto clones = t.thread_clones.find(ids.tgid);
+    if (clones != t.thread_clones.end()) clones->second.erase(n.tid);
+    const bool thread_clone = n.nr == __NR_clone && n.args[0] == kThreadCloneFlags;
+    facts.thread_room = thread_clone && ids.tgid > 0 && ThreadRoom(t, ids.tgid, n.tid);
     const Verdict v = Decide(n, facts);
-    if (v == Verdict::kContinue) {
-      if (n.nr == __NR_clone) t.clones_unreported++;
+    if (v != Verdict::kViolation) {
+      if (n.nr == __NR_clone && !thread_clone) t.clones_unreported++;
       Answer(t.listener, n.id, v);
       continue;
     }
@@ -554,6 +583,8 @@ void Reap() {
       }
       g_cgroups->KillWorker(w->second.plugin_id, w->second.cgroup);  // anything it left
       Remove(w->second.plugin_id, w->second.cgroup);
+      auto t = g_templates.find(w->second.plugin_id);
+      if (t != g_templates.end()) t->second.thread_clones.erase(pid);
       g_worker_pids.erase(w);
     }
     auto it = g_template_pids.find(pid);

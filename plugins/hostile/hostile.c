@@ -964,6 +964,41 @@ static bh_status h_thread_bomb(const bh_host *host, const uint8_t *in, size_t le
   return put_str(host, out, msg);
 }
 
+/* Threads created at once by many threads: the main thread starts up to 16, each of which tries to
+ * start 16 more; every thread sleeps a second, so none ends during the storm. Reports how many
+ * were created in all (a thread grant must bound it, however many threads clone together). */
+static unsigned storm_made;
+
+/* Starts 16 detached threads of fn on small stacks, counting those created in storm_made. */
+static void storm_start(void *(*fn)(void *)) {
+  pthread_attr_t attr;
+  int i;
+  pthread_attr_init(&attr);
+  pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+  pthread_attr_setstacksize(&attr, 64 * 1024);
+  for (i = 0; i < 16; i++) {
+    pthread_t t;
+    if (pthread_create(&t, &attr, fn, NULL) == 0) __atomic_add_fetch(&storm_made, 1, __ATOMIC_SEQ_CST);
+  }
+  pthread_attr_destroy(&attr);
+}
+
+static void *storm_child(void *arg) {
+  storm_start(sleep_one_second);
+  return sleep_one_second(arg);
+}
+
+static bh_status h_thread_storm(const bh_host *host, const uint8_t *in, size_t len,
+                                bh_output *out) {
+  struct timespec settle = {0, 300000000};
+  char msg[32];
+  storm_made = 0;
+  storm_start(storm_child);
+  nanosleep(&settle, NULL);  /* the children's attempts are over */
+  snprintf(msg, sizeof msg, "%u", __atomic_load_n(&storm_made, __ATOMIC_SEQ_CST));
+  return put_str(host, out, msg);
+}
+
 /* dup(0) until it fails: "<count> <ERRNAME>"; the copies are closed again afterwards. */
 static bh_status h_fd_bomb(const bh_host *host, const uint8_t *in, size_t len, bh_output *out) {
   static int fds[1 << 16];
@@ -1077,6 +1112,7 @@ static const bh_function functions[] = {
   {"alloc_bomb", h_alloc_bomb},
   {"fork_bomb", h_fork_bomb},
   {"thread_bomb", h_thread_bomb},
+  {"thread_storm", h_thread_storm},
   {"fd_bomb", h_fd_bomb},
   {"stop_self", h_stop_self},
   {"write_paced", h_write_paced},
