@@ -153,7 +153,7 @@ TEST(CrashReport, StopsASymbolAtItsNul) {
 }
 
 TEST(CrashReport, NamesAnotherModuleWithAnInvalidBasenameOther) {
-  for (const std::string name : {std::string(""), std::string("libc\x1b[31m.so"),
+  for (const std::string& name : {std::string(""), std::string("libc\x1b[31m.so"),
                                  std::string("../../etc/passwd"), std::string("plugin"),
                                  std::string(24, 'a')}) {
     bh_crash c = Raw();
