@@ -78,6 +78,10 @@ export interface ErrorDetails {
   /** A violation's six syscall arguments and instruction pointer as the kernel saw them (hex). */
   args?: string[];
   ip?: string;
+  /** A violation's call decoded (flags by name where they decide), e.g. "socket(domain AF_INET, ...)". */
+  call?: string;
+  /** Why the boundary refuses that call, or the grant that would allow it. */
+  hint?: string;
   pid?: number;
   reason?: string;
   /** Native crash report of the worker, when one could be taken (see crash_report.ts). */

@@ -5,6 +5,7 @@ import * as os from 'node:os';
 
 import { BulkheadError, ErrorCode } from './errors';
 import { native, Wire, type ZygoteHandle } from './native';
+import { decodeSyscall } from './syscall_args';
 import { untrustedText } from './untrusted_text';
 import { diedAtStart } from './worker';
 
@@ -73,9 +74,11 @@ export function violationError(v: Violation, pid: number, fn: string | undefined
   const { binding } = native();
   const arch = binding.archName(v.arch >>> 0);
   const syscall = binding.syscallName(v.arch >>> 0, v.nr);
+  const { call, hint } = decodeSyscall(syscall, v.args);
   return new BulkheadError(ErrorCode.SANDBOX_VIOLATION,
-    `Sandbox violation ${during}: syscall ${syscall} (${v.nr}, ${arch}) is not allowed${pid ? `; process ${pid} was killed` : ''}`,
-    { pid: pid || undefined, fn, syscall, syscallNumber: v.nr, arch, args: v.args, ip: v.ip });
+    `Sandbox violation ${during}: syscall ${syscall} (${v.nr}, ${arch}) is not allowed: ${call}${hint ? `; ${hint}` : ''}` +
+    `${pid ? `; process ${pid} was killed` : ''}`,
+    { pid: pid || undefined, fn, syscall, syscallNumber: v.nr, arch, args: v.args, ip: v.ip, call, hint: hint || undefined });
 }
 
 function hex64(b: Buffer, at: number): string {
