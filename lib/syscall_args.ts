@@ -54,7 +54,7 @@ export function decodeSyscall(name: string, args: readonly string[]): DecodedCal
       const hint = (prot & 0x6n) === 0x6n ? 'memory both writable and executable is never allowed (W^X)'
         : (prot & 0x4n) !== 0n && (map & 0x20n) !== 0n ? 'anonymous executable memory is never allowed (W^X)'
         : (prot & 0x4n) !== 0n ? 'executable file mappings are allowed only while the plugin loads (its libraries)'
-        : (map & 0x8000n) !== 0n ? 'MAP_POPULATE is refused' : (map & 0x40000n) !== 0n ? 'MAP_HUGETLB is refused' : '';
+        : (map & 0x40000n) !== 0n ? 'huge pages (MAP_HUGETLB) are refused' : '';
       return { call: `mmap(addr ${hex(a[0])}, len ${a[1]}, prot ${flags(prot, PROT)}, flags ${flags(map, MAP)}, fd ${int(a[4])}, off ${a[5]})`, hint };
     }
     case 'mprotect':

@@ -250,8 +250,11 @@ const CATALOGUE: [string, number, number, string, 'violation' | string][] = [
   ['name_to_handle_at', 303, 264, '', 'violation'],        // #4
   ['openat2', 437, 437, '', 'ENOSYS'],                     // #4 libc falls back to openat
   ['clone3', 435, 435, '', 'ENOSYS'],                      // #6
-  ['setpriority', 141, 140, '', 'violation'],              // #35
-  ['sched_setscheduler', 144, 119, '', 'violation'],       // #35
+  ['setpriority', 141, 140, '0,1,19', 'EPERM'],            // #35 another process (its own: allowed)
+  ['getpriority', 140, 141, '2,0', 'EPERM'],               // #35 PRIO_USER
+  ['sched_setscheduler', 144, 119, '1,0,0', 'EPERM'],      // #35 another process
+  ['mlock', 149, 228, '', 'EPERM'],                        // #56 fails as RLIMIT_MEMLOCK would
+  ['mmap', 9, 222, '0,4096,3,0x8022,0xffffffffffffffff,0', 'EPERM'],  // #56 MAP_POPULATE
   ['sched_setaffinity', 203, 122, '', 'violation'],        // #35
   ['prlimit64', 302, 261, '1,7', 'violation'],             // #36 another process's limits
   ['clock_gettime', 228, 113, '0xfffffffffffffff2', 'violation'],  // #37 pid 1's CPU clock

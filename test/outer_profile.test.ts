@@ -11,7 +11,7 @@ import * as path from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { pluginPath, sha256Of } from './helpers';
+import { ASAN, ASAN_THREADS, notUnderAsan, pluginPath, sha256Of } from './helpers';
 
 const HAVE_LIBSECCOMP = fs.existsSync('/usr/include/seccomp.h');
 const skipReason = HAVE_LIBSECCOMP ? '' : ' [skipped: libseccomp headers (libseccomp-dev) are not installed]';
@@ -103,7 +103,8 @@ describe.skipIf(!HAVE_LIBSECCOMP)('beneath an outer seccomp profile', () => {
 
   // As root, the host also gets only Docker's default capabilities (setpriv), as in a container.
   const asRoot = process.getuid?.() === 0 && fs.existsSync('/usr/bin/setpriv');
-  it(`that is Docker's default profile${asRoot ? ', with its default capabilities' : ''}: strict loads, grants, budgets and threads all hold${skipReason}`, () => {
+  it.skipIf(ASAN)(notUnderAsan(`that is Docker's default profile${asRoot ? ', with its default capabilities' : ''}: strict loads, grants, budgets and threads all hold${skipReason}`,
+    ASAN_THREADS), () => {
     const rules = path.join(scratch, 'docker.rules');
     fs.writeFileSync(rules, dockerRules());
     const dir = fs.mkdtempSync(path.join(scratch, 'writes-'));

@@ -15,7 +15,7 @@ describe('decodeSyscall', () => {
       call: 'mmap(addr 0x0, len 4096, prot PROT_READ|PROT_WRITE|PROT_EXEC, flags MAP_PRIVATE|MAP_ANONYMOUS, fd -1, off 0)',
       hint: 'memory both writable and executable is never allowed (W^X)',
     });
-    expect(decodeSyscall('mmap', hex(0, 8192, 3, 0x8022, -1, 0)).hint).toBe('MAP_POPULATE is refused');
+    expect(decodeSyscall('mmap', hex(0, 8192, 3, 0x40022, -1, 0)).hint).toBe('huge pages (MAP_HUGETLB) are refused');
     expect(decodeSyscall('mprotect', hex(0x1000, 4096, 5)).call).toBe('mprotect(addr 0x1000, len 4096, prot PROT_READ|PROT_EXEC)');
   });
 

@@ -64,7 +64,9 @@ void AddMemory(RuleSet* r) {
   r->Allow(__NR_mremap);
   r->Allow(__NR_brk);
   r->Allow(__NR_msync);
-  // mmap: never huge pages or pre-faulting (kernel-side memory the worker's limits miss). W^X: no
+  // mmap: never huge pages (kernel-side reserves the worker's limits miss, REDTEAM #56). Pre-faulting
+  // (MAP_POPULATE) fails softly with EPERM, since an honest allocator gets the same memory without
+  // it; as part of an executable mapping it stays the monitor's violation. W^X: no
   // mapping is ever both writable and executable, file-backed included (a MAP_PRIVATE copy would
   // take new code into every worker), and no anonymous memory is executable: the monitor refuses
   // those in every phase. The dynamic linker maps code read-only and executable from the plugin's
@@ -74,8 +76,8 @@ void AddMemory(RuleSet* r) {
   // mapped twice, like a worker's shared region, exists yet); afterwards it is a violation.
   r->Add(__NR_mmap,
          {{{Set(3, MAP_HUGETLB)}, kMonitor},
-          {{Set(3, MAP_POPULATE)}, kMonitor},
           {{Set(2, PROT_EXEC)}, kMonitor},
+          {{Set(3, MAP_POPULATE)}, Errno(EPERM)},
           {{}, kAllow}},
          kMonitor);
   // mprotect: no turning memory executable ever (no JIT), no PROT_GROWSDOWN tricks.
@@ -88,6 +90,11 @@ void AddMemory(RuleSet* r) {
     madvise.push_back({{Is(2, static_cast<uint64_t>(advice))}, kAllow});
   }
   r->Add(__NR_madvise, std::move(madvise), Errno(EPERM));
+  // Locking memory: locked pages are memory the limits miss, and libraries that lock secrets
+  // (libsodium's sodium_malloc) go on without it, so mlock fails as RLIMIT_MEMLOCK would; unlocking
+  // what cannot have been locked does nothing.
+  for (int nr : {__NR_mlock, __NR_mlock2, __NR_mlockall}) r->Fail(nr, EPERM);
+  for (int nr : {__NR_munlock, __NR_munlockall}) r->Allow(nr);
 }
 
 // Opens, by the flags argument (`arg`).
@@ -229,6 +236,16 @@ void AddProcess(RuleSet* r, const SeccompOptions& o) {
   r->Add(__NR_getrusage, {{{Is(0, RUSAGE_SELF)}, kAllow}, {{Is(0, RUSAGE_THREAD)}, kAllow}},
          Errno(EPERM));
   r->Add(__NR_sched_getaffinity, {{{Is(0, 0)}, kAllow}}, Errno(EPERM));
+  // Scheduling of the calling thread (pid 0): thread pools and runtimes read their policy and
+  // priority and some lower it; raising either needs a capability the sandbox has dropped. Any
+  // other target fails softly (REDTEAM #35). sched_setaffinity stays a violation (#34).
+  for (int nr : {__NR_sched_getparam, __NR_sched_getscheduler, __NR_sched_setparam,
+                 __NR_sched_setscheduler}) {
+    r->Add(nr, {{{Is(0, 0)}, kAllow}}, Errno(EPERM));
+  }
+  for (int nr : {__NR_sched_get_priority_max, __NR_sched_get_priority_min}) r->Allow(nr);
+  r->Add(__NR_getpriority, {{{Is(0, PRIO_PROCESS), Is(1, 0)}, kAllow}}, Errno(EPERM));
+  r->Add(__NR_setpriority, {{{Is(0, PRIO_PROCESS), Is(1, 0)}, kAllow}}, Errno(EPERM));
   // prctl: naming the thread and reading dumpability; PR_SET_PTRACER fails softly (REDTEAM #16).
   r->Add(__NR_prctl,
          {{{Is(0, PR_SET_NAME)}, kAllow},

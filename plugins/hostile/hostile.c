@@ -12,11 +12,14 @@
 #include <linux/futex.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/ptrace.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -999,6 +1002,53 @@ static bh_status h_thread_storm(const bh_host *host, const uint8_t *in, size_t l
   return put_str(host, out, msg);
 }
 
+/* What real libraries probe and go on without: each call noted "name:ok" or "name:ERRNO". */
+static void probe_note(char *log, size_t size, const char *what, int ok, int e) {
+  char name[16];
+  size_t used = strlen(log);
+  snprintf(log + used, size - used, "%s%s:%s", used ? " " : "", what, ok ? "ok" : errno_name(e, name));
+}
+
+static bh_status h_harmless_probes(const bh_host *host, const uint8_t *in, size_t len,
+                                   bh_output *out) {
+  static char page[4096] __attribute__((aligned(4096)));
+  char log[512] = "";
+  struct sched_param sp;
+  cpu_set_t cpus;
+  void *m;
+  int r;
+  errno = 0;
+  r = mlock(page, sizeof page);
+  probe_note(log, sizeof log, "mlock", r == 0, errno);
+  r = munlock(page, sizeof page);
+  probe_note(log, sizeof log, "munlock", r == 0, errno);
+  r = mlockall(MCL_CURRENT);
+  probe_note(log, sizeof log, "mlockall", r == 0, errno);
+  m = mmap(NULL, 1 << 20, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+  probe_note(log, sizeof log, "populate", m != MAP_FAILED, errno);
+  errno = 0;
+  if (m != MAP_FAILED) munmap(m, 1 << 20);
+  r = sched_getscheduler(0);
+  probe_note(log, sizeof log, "getscheduler", r >= 0, errno);
+  r = sched_getparam(0, &sp);
+  probe_note(log, sizeof log, "getparam", r == 0, errno);
+  r = sched_getparam(1, &sp);
+  probe_note(log, sizeof log, "getparam(1)", r == 0, errno);
+  CPU_ZERO(&cpus);
+  r = sched_getaffinity(0, sizeof cpus, &cpus);
+  probe_note(log, sizeof log, "getaffinity", r == 0, errno);
+  r = sched_getaffinity(1, sizeof cpus, &cpus);
+  probe_note(log, sizeof log, "getaffinity(1)", r == 0, errno);
+  errno = 0;
+  r = getpriority(PRIO_PROCESS, 0);
+  probe_note(log, sizeof log, "getpriority", errno == 0, errno);
+  r = setpriority(PRIO_PROCESS, 0, 5);
+  probe_note(log, sizeof log, "setpriority", r == 0, errno);
+  r = setpriority(PRIO_PROCESS, 1, 5);
+  probe_note(log, sizeof log, "setpriority(1)", r == 0, errno);
+  return put_str(host, out, log);
+}
+
 /* dup(0) until it fails: "<count> <ERRNAME>"; the copies are closed again afterwards. */
 static bh_status h_fd_bomb(const bh_host *host, const uint8_t *in, size_t len, bh_output *out) {
   static int fds[1 << 16];
@@ -1113,6 +1163,7 @@ static const bh_function functions[] = {
   {"fork_bomb", h_fork_bomb},
   {"thread_bomb", h_thread_bomb},
   {"thread_storm", h_thread_storm},
+  {"harmless_probes", h_harmless_probes},
   {"fd_bomb", h_fd_bomb},
   {"stop_self", h_stop_self},
   {"write_paced", h_write_paced},
