@@ -72,6 +72,24 @@ describe('threads', () => {
   });
 });
 
+describe('file locks', () => {
+  it('on a file the policy grants for reading: POSIX, OFD and flock locks all work, and the worker serves on', async () => {
+    const file = path.join(scratch, 'locked.db');
+    fs.writeFileSync(file, 'database');
+    const p = await loaded({ policy: { fs: { read: [file] } } });
+    expect(text(await p.call('file_locks', Buffer.from(file)))).toBe('setlk:ok getlk:ok ofd_setlk:ok flock:ok unlock:ok');
+    expect(text(await p.call('echo', Buffer.from('served')))).toBe('served');
+  });
+
+  it('the file itself stays out of reach without a grant (the locks need a descriptor)', async () => {
+    const file = path.join(outside, 'not-granted.db');
+    fs.writeFileSync(file, 'database');
+    const p = await loaded({ policy: { fs: { read: [scratch] } } });
+    const e = await failure(p, 'file_locks', file);
+    expect(e.message).toMatch(/open: EACCES/);
+  });
+});
+
 describe('writable directories', () => {
   it('writes a file inside the granted directory', async () => {
     const p = await loaded({ policy: { fs: { write: [scratch] } } });

@@ -170,16 +170,26 @@ void AddFiles(RuleSet* r, const SeccompOptions& o) {
   // trapped call never reaches the kernel.
   r->Add(__NR_newfstatat, {}, kEmulate);
   r->Add(__NR_statx, {}, kEmulate);
-  // fcntl: descriptor flags and seals only. F_SETOWN/F_SETSIG/O_ASYNC would let the plugin aim
-  // SIGIO at another process (REDTEAM #23).
+  // fcntl: descriptor flags, seals and record locks only. F_SETOWN/F_SETSIG/O_ASYNC would let the
+  // plugin aim SIGIO at another process (REDTEAM #23). Locks (POSIX and OFD) are on descriptors
+  // the plugin holds, so on files Landlock let it open: SQLite and others lock their database.
+  // A lock can hold up another user of a granted file, which the grant already shares with it.
   r->Add(__NR_fcntl,
          {{{Is(1, F_GETFD)}, kAllow},
           {{Is(1, F_SETFD)}, kAllow},
           {{Is(1, F_GETFL)}, kAllow},
           {{Is(1, F_SETFL), Clear(2, O_ASYNC)}, kAllow},
           {{Is(1, F_DUPFD_CLOEXEC)}, kAllow},
-          {{Is(1, F_GET_SEALS)}, kAllow}},
+          {{Is(1, F_GET_SEALS)}, kAllow},
+          {{Is(1, F_GETLK)}, kAllow},
+          {{Is(1, F_SETLK)}, kAllow},
+          {{Is(1, F_SETLKW)}, kAllow},
+          {{Is(1, F_OFD_GETLK)}, kAllow},
+          {{Is(1, F_OFD_SETLK)}, kAllow},
+          {{Is(1, F_OFD_SETLKW)}, kAllow}},
          kMonitor);
+  // flock: a whole-file lock on a descriptor it holds, as with fcntl's.
+  r->Allow(__NR_flock);
   // No ioctl: no inherited terminal exists, and device ioctls are attack surface.
   r->Fail(__NR_ioctl, ENOTTY);
   // Metadata and namespace-changing file calls that Landlock cannot restrict or that a plugin
@@ -188,7 +198,7 @@ void AddFiles(RuleSet* r, const SeccompOptions& o) {
                  __NR_fchmodat, __NR_fchown, __NR_fchownat, __NR_utimensat, __NR_setxattr,
                  __NR_lsetxattr, __NR_fsetxattr, __NR_getxattr, __NR_lgetxattr, __NR_fgetxattr,
                  __NR_listxattr, __NR_llistxattr, __NR_flistxattr, __NR_removexattr,
-                 __NR_lremovexattr, __NR_fremovexattr, __NR_flock, __NR_linkat,
+                 __NR_lremovexattr, __NR_fremovexattr, __NR_linkat,
                  __NR_symlinkat, __NR_mknodat, __NR_truncate, __NR_faccessat, __NR_faccessat2,
                  __NR_statfs, __NR_memfd_create, __NR_sysinfo}) {
     r->Fail(nr, EPERM);

@@ -13,6 +13,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
+#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/random.h>
@@ -148,6 +149,13 @@ const Row kRows[] = {
     {"fcntl F_SETFL O_NONBLOCK", kAny, __NR_fcntl, {3, F_SETFL, O_NONBLOCK}, kAllow},
     {"fcntl F_SETFL O_ASYNC", kAny, __NR_fcntl, {3, F_SETFL, O_ASYNC}, kNotif},
     {"fcntl F_SETOWN", kAny, __NR_fcntl, {3, F_SETOWN, 1}, kNotif},
+    {"fcntl F_SETLK (SQLite's locks)", kAny, __NR_fcntl, {3, F_SETLK, 0}, kAllow},
+    {"fcntl F_SETLKW", kAny, __NR_fcntl, {3, F_SETLKW, 0}, kAllow},
+    {"fcntl F_GETLK", kAny, __NR_fcntl, {3, F_GETLK, 0}, kAllow},
+    {"fcntl F_OFD_SETLK", kAny, __NR_fcntl, {3, F_OFD_SETLK, 0}, kAllow},
+    {"fcntl F_OFD_GETLK", kAny, __NR_fcntl, {3, F_OFD_GETLK, 0}, kAllow},
+    {"fcntl F_SETLEASE (not a lock: a lease signals)", kAny, __NR_fcntl, {3, F_SETLEASE, 0}, kNotif},
+    {"flock", kAny, __NR_flock, {3, LOCK_SH}, kAllow},
     {"fcntl F_GETFD|hi bit", kAny, __NR_fcntl, {3, F_GETFD | kHi}, kNotif},
     {"ioctl", kAny, __NR_ioctl, {0, 0x5401}, Err(ENOTTY)},
     {"getcwd", kAny, __NR_getcwd, {0, 0}, Err(EPERM)},

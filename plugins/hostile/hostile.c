@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/ptrace.h>
 #include <sys/resource.h>
@@ -1049,6 +1050,35 @@ static bh_status h_harmless_probes(const bh_host *host, const uint8_t *in, size_
   return put_str(host, out, log);
 }
 
+/* The locks a database library takes on a file it opened (path = input, opened read-only): a
+ * POSIX read lock and its query, an OFD read lock, a shared flock; each "name:ok" or "name:ERRNO". */
+static bh_status h_file_locks(const bh_host *host, const uint8_t *in, size_t len, bh_output *out) {
+  char path[MAX_PATH_BYTES + 1], log[256] = "";
+  struct flock fl;
+  int fd, r;
+  if (!copy_path(in, len, path)) return fail_str(host, out, BH_ERR_INVALID_INPUT, "Expected a path");
+  fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return fail_errno(host, out, "open", errno);
+  memset(&fl, 0, sizeof fl);
+  fl.l_type = F_RDLCK;
+  fl.l_whence = SEEK_SET;
+  r = fcntl(fd, F_SETLK, &fl);
+  probe_note(log, sizeof log, "setlk", r == 0, errno);
+  fl.l_type = F_WRLCK;
+  r = fcntl(fd, F_GETLK, &fl);
+  probe_note(log, sizeof log, "getlk", r == 0, errno);
+  memset(&fl, 0, sizeof fl);
+  fl.l_type = F_RDLCK;
+  r = fcntl(fd, F_OFD_SETLK, &fl);
+  probe_note(log, sizeof log, "ofd_setlk", r == 0, errno);
+  r = flock(fd, LOCK_SH | LOCK_NB);
+  probe_note(log, sizeof log, "flock", r == 0, errno);
+  r = flock(fd, LOCK_UN);
+  probe_note(log, sizeof log, "unlock", r == 0, errno);
+  close(fd);
+  return put_str(host, out, log);
+}
+
 /* dup(0) until it fails: "<count> <ERRNAME>"; the copies are closed again afterwards. */
 static bh_status h_fd_bomb(const bh_host *host, const uint8_t *in, size_t len, bh_output *out) {
   static int fds[1 << 16];
@@ -1164,6 +1194,7 @@ static const bh_function functions[] = {
   {"thread_bomb", h_thread_bomb},
   {"thread_storm", h_thread_storm},
   {"harmless_probes", h_harmless_probes},
+  {"file_locks", h_file_locks},
   {"fd_bomb", h_fd_bomb},
   {"stop_self", h_stop_self},
   {"write_paced", h_write_paced},
