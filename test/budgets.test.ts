@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { capabilities, type Plugin } from '../lib/index';
 import { cgroupSupport as probeCgroups } from '../lib/capabilities';
-import { ASAN, ASAN_THREADS, childPids, eventually, load, notUnderAsan, openFds, text } from './helpers';
+import { ASAN, ASAN_THREADS, bytes, childPids, eventually, load, notUnderAsan, openFds, text } from './helpers';
 
 const cg = probeCgroups();
 let fds0 = 0;
@@ -109,6 +109,14 @@ describe('processes, threads and descriptors', () => {
       expect(Number(text(await p.call('thread_bomb', Buffer.alloc(0))))).toBe(4);
       await new Promise((r) => setTimeout(r, 1200));  // the bomb's threads end: room again
       expect(Number(text(await p.call('thread_bomb', Buffer.alloc(0))))).toBe(4);
+    });
+  });
+
+  it.skipIf(ASAN)(notUnderAsan('gives a grant\'s every thread to threads that start threads (a chain of 4 under a grant of 4; 5 asked, 4 made)',
+    ASAN_THREADS), async () => {
+    await withHostile({ policy: { threads: 4 } }, async (p) => {
+      expect(text(await p.call('thread_chain', bytes('4')))).toBe('4');
+      expect(text(await p.call('thread_chain', bytes('5')))).toBe('4');
     });
   });
 

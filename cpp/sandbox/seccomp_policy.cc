@@ -8,6 +8,7 @@
 #include <linux/seccomp.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/random.h>
@@ -188,8 +189,16 @@ void AddFiles(RuleSet* r, const SeccompOptions& o) {
           {{Is(1, F_OFD_SETLK)}, kAllow},
           {{Is(1, F_OFD_SETLKW)}, kAllow}},
          kMonitor);
-  // flock: a whole-file lock on a descriptor it holds, as with fcntl's.
-  r->Allow(__NR_flock);
+  // flock: a whole-file lock on a descriptor it holds, as with fcntl's. flock ignores the open
+  // mode, so an exclusive one (which holds off every other locker, readers included) needs a write
+  // grant; with a read grant only shared ones, as fcntl's read locks.
+  std::vector<Branch> flock = {{{Is(1, LOCK_SH)}, kAllow}, {{Is(1, LOCK_SH | LOCK_NB)}, kAllow},
+                               {{Is(1, LOCK_UN)}, kAllow}, {{Is(1, LOCK_UN | LOCK_NB)}, kAllow}};
+  if (o.file_writes) {
+    flock.push_back({{Is(1, LOCK_EX)}, kAllow});
+    flock.push_back({{Is(1, LOCK_EX | LOCK_NB)}, kAllow});
+  }
+  r->Add(__NR_flock, std::move(flock), Errno(EPERM));
   // No ioctl: no inherited terminal exists, and device ioctls are attack surface.
   r->Fail(__NR_ioctl, ENOTTY);
   // Metadata and namespace-changing file calls that Landlock cannot restrict or that a plugin
@@ -247,12 +256,17 @@ void AddProcess(RuleSet* r, const SeccompOptions& o) {
          Errno(EPERM));
   r->Add(__NR_sched_getaffinity, {{{Is(0, 0)}, kAllow}}, Errno(EPERM));
   // Scheduling of the calling thread (pid 0): thread pools and runtimes read their policy and
-  // priority and some lower it; raising either needs a capability the sandbox has dropped. Any
-  // other target fails softly (REDTEAM #35). sched_setaffinity stays a violation (#34).
-  for (int nr : {__NR_sched_getparam, __NR_sched_getscheduler, __NR_sched_setparam,
-                 __NR_sched_setscheduler}) {
+  // priority and some lower it. Never real-time (the template's RLIMIT_RTPRIO and RLIMIT_NICE are
+  // 0 too): only the normal, batch and idle policies. Any other target or policy fails softly
+  // (REDTEAM #35). sched_setaffinity stays a violation (#34).
+  for (int nr : {__NR_sched_getparam, __NR_sched_getscheduler, __NR_sched_setparam}) {
     r->Add(nr, {{{Is(0, 0)}, kAllow}}, Errno(EPERM));
   }
+  r->Add(__NR_sched_setscheduler,
+         {{{Is(0, 0), Is(1, SCHED_OTHER)}, kAllow},
+          {{Is(0, 0), Is(1, SCHED_BATCH)}, kAllow},
+          {{Is(0, 0), Is(1, SCHED_IDLE)}, kAllow}},
+         Errno(EPERM));
   for (int nr : {__NR_sched_get_priority_max, __NR_sched_get_priority_min}) r->Allow(nr);
   r->Add(__NR_getpriority, {{{Is(0, PRIO_PROCESS), Is(1, 0)}, kAllow}}, Errno(EPERM));
   r->Add(__NR_setpriority, {{{Is(0, PRIO_PROCESS), Is(1, 0)}, kAllow}}, Errno(EPERM));

@@ -1,14 +1,17 @@
 // process_facts.cc: /proc readers for the monitor (see process_facts.h).
 #include "zygote/process_facts.h"
 
+#include <dirent.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <poll.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+
+#include <algorithm>
 
 namespace bulkhead {
 namespace {
@@ -69,21 +72,20 @@ bool ParseStatusIds(const std::string& status, ProcessIds* out) {
   return true;
 }
 
-long ParseStatusThreads(const std::string& status) {
-  return Field(status, "Threads");
-}
-
-long ThreadCount(pid_t tgid) {
+std::vector<pid_t> ThreadIds(pid_t tgid) {
   char path[64];
-  std::string status;
-  snprintf(path, sizeof path, "/proc/%d/status", tgid);
-  return ReadSmallFile(path, &status) ? ParseStatusThreads(status) : -1;
-}
-
-bool ThreadExists(pid_t tgid, pid_t tid) {
-  char path[64];
-  snprintf(path, sizeof path, "/proc/%d/task/%d", tgid, tid);
-  return access(path, F_OK) == 0;
+  snprintf(path, sizeof path, "/proc/%d/task", tgid);
+  std::vector<pid_t> out;
+  DIR* d = opendir(path);
+  if (d == nullptr) return out;
+  while (const struct dirent* e = readdir(d)) {
+    char* end;
+    const long tid = strtol(e->d_name, &end, 10);
+    if (end != e->d_name && *end == '\0' && tid > 0) out.push_back(static_cast<pid_t>(tid));
+  }
+  closedir(d);
+  std::sort(out.begin(), out.end());
+  return out;
 }
 
 bool ParseStatPgrp(const std::string& stat, pid_t* pgrp) {

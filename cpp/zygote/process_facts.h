@@ -22,15 +22,8 @@ bool ReadProcessIds(pid_t tid, ProcessIds* out);
 
 // Parsers of those files' text, for tests.
 bool ParseStatusIds(const std::string& status, ProcessIds* out);
-// The "Threads:" count of a /proc/<pid>/status text; -1 when it has none.
-long ParseStatusThreads(const std::string& status);
-
-// How many threads process `tgid` has now (the kernel's count, exiting ones until released); -1
-// when it is gone or unreadable.
-long ThreadCount(pid_t tgid);
-
-// True while thread `tid` of process `tgid` exists (a zombie thread included).
-bool ThreadExists(pid_t tgid, pid_t tid);
+// The threads of process `tgid` now (/proc/<tgid>/task), sorted; empty when it is gone.
+std::vector<pid_t> ThreadIds(pid_t tgid);
 bool ParseStatPgrp(const std::string& stat, pid_t* pgrp);
 
 // The pid a pidfd refers to, or -1 if `fd` is not a pidfd of a live process of our namespace.

@@ -66,6 +66,9 @@ bool SetLimit(int resource, uint64_t value) {
 
 bool ApplyLimits(const SandboxSpec& spec) {
   if (!SetLimit(RLIMIT_CORE, 0)) return false;
+  // No real-time scheduling and no raised priority, whatever the host's limits allow: a
+  // real-time thread would escape the cpu cgroup's quota and pre-empt the host and the monitor.
+  if (!SetLimit(RLIMIT_RTPRIO, 0) || !SetLimit(RLIMIT_NICE, 0)) return false;
   if (!SetLimit(RLIMIT_NOFILE, spec.open_files)) return false;
   const uint64_t fsize = FileSizeLimit(spec);
   if (fsize && !SetLimit(RLIMIT_FSIZE, fsize)) return false;

@@ -55,6 +55,18 @@ enum class Phase {
   kEnded,          // reported its load error, or was killed: nothing more is believed
 };
 
+// A process's thread clones the monitor let through. One may not have returned yet (its thread
+// not counted by the kernel), so until it is known to have, it counts as a thread already.
+// Known: the creator asked for anything since, or is gone (`creators` then drops it); or, counted
+// over the process's life, as many new threads have appeared as clones were let through, less
+// the ones still open (`observed` of `allowed`). The open ones are whichever bound is smaller.
+struct ThreadLedger {
+  std::set<pid_t> creators;  // threads whose last clone let through may not have returned
+  std::vector<pid_t> seen;   // its threads at the last look, sorted
+  uint64_t allowed = 0;      // clones let through
+  uint64_t observed = 0;     // threads that appeared since the first look
+};
+
 struct Template {
   uint32_t plugin_id = 0;
   pid_t pid = 0;
@@ -71,12 +83,10 @@ struct Template {
   uint32_t next_cgroup = 1;
   uint32_t spare_cgroup = 0;  // made ahead, unused; 0: none
   std::map<uint32_t, uint32_t> spawn_cgroups;  // worker id of an open spawn -> its cgroup
-  // Threads each of its processes may have besides its main one (policy.threads), and, per process,
-  // the threads whose thread clone was let through and may not have returned yet: one's clone has
-  // returned once it asks for anything again or is gone, and until then it counts as a thread
-  // already, so concurrent clones never pass the grant (see ThreadRoom).
+  // Threads each of its processes may have besides its main one (policy.threads), and each
+  // process's ledger of the thread clones it was let make (see ThreadRoom).
   uint32_t threads = 0;
-  std::map<pid_t, std::set<pid_t>> thread_clones;
+  std::map<pid_t, ThreadLedger> thread_clones;
 };
 
 std::map<uint32_t, Template> g_templates;   // by plugin id
@@ -496,14 +506,52 @@ ProcessIds CallerIds(Template& t, const SyscallNotice& n) {
 // many of its threads clone at once (a stale entry only makes it stricter, until that thread asks
 // again or ends). Records the clone when there is room.
 bool ThreadRoom(Template& t, pid_t tgid, pid_t tid) {
-  std::set<pid_t>& pending = t.thread_clones[tgid];
-  for (auto it = pending.begin(); it != pending.end();) {
-    it = ThreadExists(tgid, *it) ? std::next(it) : pending.erase(it);
+  ThreadLedger& l = t.thread_clones[tgid];
+  const std::vector<pid_t> now = ThreadIds(tgid);
+  if (now.empty()) return false;
+  const bool first = l.seen.empty();
+  for (pid_t x : now) {
+    if (!first && !std::binary_search(l.seen.begin(), l.seen.end(), x)) l.observed++;
   }
-  const long threads = ThreadCount(tgid);
-  if (threads < 1 || static_cast<uint64_t>(threads) + pending.size() + 1 > 1 + uint64_t{t.threads}) return false;
-  pending.insert(tid);
+  l.seen = now;
+  for (auto it = l.creators.begin(); it != l.creators.end();) {
+    it = std::binary_search(now.begin(), now.end(), *it) ? std::next(it) : l.creators.erase(it);
+  }
+  const uint64_t by_count = l.allowed > l.observed ? l.allowed - l.observed : 0;
+  const uint64_t open = std::min<uint64_t>(l.creators.size(), by_count);
+  if (now.size() + open + 1 > 1 + uint64_t{t.threads}) return false;
+  l.creators.insert(tid);
+  l.allowed++;
   return true;
+}
+
+// After letting `tid`'s thread clone through: waits briefly for the new thread to show, so the
+// next clone is decided on a settled count (one clone open at a time per process). A clone that
+// fails, or takes longer, stays open in the ledger: stricter, never looser.
+void SettleThreadClone(Template& t, pid_t tgid, pid_t tid) {
+  constexpr uint64_t kSettleNs = 2 * 1000 * 1000;
+  ThreadLedger& l = t.thread_clones[tgid];
+  struct timespec start;
+  clock_gettime(CLOCK_MONOTONIC, &start);
+  for (;;) {
+    const std::vector<pid_t> now = ThreadIds(tgid);
+    uint64_t fresh = 0;
+    for (pid_t x : now) {
+      if (!std::binary_search(l.seen.begin(), l.seen.end(), x)) fresh++;
+    }
+    if (fresh > 0 || now.empty()) {
+      l.observed += fresh;
+      l.seen = now;
+      if (fresh > 0) l.creators.erase(tid);
+      return;
+    }
+    struct timespec at;
+    clock_gettime(CLOCK_MONOTONIC, &at);
+    const uint64_t spent = static_cast<uint64_t>(at.tv_sec - start.tv_sec) * 1000000000ull +
+                           static_cast<uint64_t>(at.tv_nsec) - static_cast<uint64_t>(start.tv_nsec);
+    if (spent >= kSettleNs) return;
+    sched_yield();
+  }
 }
 
 void HandleNotices(Template& t, int budget) {
@@ -523,13 +571,14 @@ void HandleNotices(Template& t, int budget) {
     facts.loading = t.phase == Phase::kLoading;
     // A thread that asks for anything has returned from any clone it made before.
     auto clones = t.thread_clones.find(ids.tgid);
-    if (clones != t.thread_clones.end()) clones->second.erase(n.tid);
+    if (clones != t.thread_clones.end()) clones->second.creators.erase(n.tid);
     const bool thread_clone = n.nr == __NR_clone && n.args[0] == kThreadCloneFlags;
     facts.thread_room = thread_clone && ids.tgid > 0 && ThreadRoom(t, ids.tgid, n.tid);
     const Verdict v = Decide(n, facts);
     if (v != Verdict::kViolation) {
       if (n.nr == __NR_clone && !thread_clone) t.clones_unreported++;
       Answer(t.listener, n.id, v);
+      if (thread_clone && v == Verdict::kContinue) SettleThreadClone(t, ids.tgid, n.tid);
       continue;
     }
     ReportViolation(t, ids.tgid, n);

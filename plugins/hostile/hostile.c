@@ -1003,6 +1003,33 @@ static bh_status h_thread_storm(const bh_host *host, const uint8_t *in, size_t l
   return put_str(host, out, msg);
 }
 
+/* A chain of threads, each started by the one before and waiting for the next: "depth" of them
+ * alive at once, all started by threads other than main but the first. Reports the depth
+ * reached (a grant of N must give N, however the threads are nested). */
+static void *chain_link(void *arg) {
+  uintptr_t left = (uintptr_t)arg, reached = 0;
+  pthread_t t;
+  void *r = NULL;
+  if (left > 1 && pthread_create(&t, NULL, chain_link, (void *)(left - 1)) == 0) {
+    pthread_join(t, &r);
+    reached = (uintptr_t)r;
+  }
+  return (void *)(reached + 1);
+}
+
+static bh_status h_thread_chain(const bh_host *host, const uint8_t *in, size_t len,
+                                bh_output *out) {
+  uint64_t depth;
+  pthread_t t;
+  void *r = NULL;
+  char msg[32];
+  if (!parse_u64(in, len, 64, &depth) || depth == 0) return bad_number(host, out, "depth 1..64");
+  if (pthread_create(&t, NULL, chain_link, (void *)(uintptr_t)depth) != 0) return put_str(host, out, "0");
+  pthread_join(t, &r);
+  snprintf(msg, sizeof msg, "%lu", (unsigned long)(uintptr_t)r);
+  return put_str(host, out, msg);
+}
+
 /* What real libraries probe and go on without: each call noted "name:ok" or "name:ERRNO". */
 static void probe_note(char *log, size_t size, const char *what, int ok, int e) {
   char name[16];
@@ -1193,6 +1220,7 @@ static const bh_function functions[] = {
   {"fork_bomb", h_fork_bomb},
   {"thread_bomb", h_thread_bomb},
   {"thread_storm", h_thread_storm},
+  {"thread_chain", h_thread_chain},
   {"harmless_probes", h_harmless_probes},
   {"file_locks", h_file_locks},
   {"fd_bomb", h_fd_bomb},
