@@ -362,18 +362,26 @@ export class Worker {
    *  (one still under way when a call starts is that call's: the count is the process's). */
   private idleOverrun(): boolean {
     if (!this.watchIdle || !this.serving || this.paused || this.inflight.length > 0) return false;
-    const written = this.bytesWritten();
-    if (written < 0) {
-      this.killUnread(new BulkheadError(ErrorCode.WRITE_LIMIT,
-        `Worker ${this.pid}'s write count (/proc/${this.pid}/io) became unreadable while no call ran, so limits.maxBytesWritten cannot be held; it was killed`,
-        { pid: this.pid, reason: 'write' }));
-      return true;
-    }
-    if (written <= this.writeBudget) return false;
-    this.kill(new BulkheadError(ErrorCode.WRITE_LIMIT,
-      `Worker ${this.pid} wrote ${written} bytes, over limits.maxBytesWritten (${this.writeBudget}), while no call ran (its threads); it was killed`,
-      { pid: this.pid, reason: 'write' }));
+    const over = this.writeVerdict('while no call ran (its threads)');
+    if (!over) return false;
+    if (over.unread) this.killUnread(over.error);
+    else this.kill(over.error);
     return true;
+  }
+
+  /** The write budget as the count stands now: nothing while within it; else the error, and
+   *  whether that is because the count could not be read (see overWriteBudget). */
+  private writeVerdict(during: string, fn?: string): { error: BulkheadError; unread: boolean } | undefined {
+    const written = this.bytesWritten();
+    if (written >= 0 && written <= this.writeBudget) return undefined;
+    const unread = written < 0;  // hidden, or gone (then its exit is on its way)
+    return {
+      unread,
+      error: new BulkheadError(ErrorCode.WRITE_LIMIT, unread
+        ? `Worker ${this.pid}'s write count (/proc/${this.pid}/io) became unreadable ${during}, so limits.maxBytesWritten cannot be held; it was killed`
+        : `Worker ${this.pid} wrote ${written} bytes, over limits.maxBytesWritten (${this.writeBudget}), ${during}; it was killed`,
+      { fn, pid: this.pid, reason: 'write' }),
+    };
   }
 
   /** Still running its calls (so watched), not yet killed or reaped. */
@@ -428,24 +436,20 @@ export class Worker {
    *  memory, which one whose main thread left has (the kill's reason stands) and so has one already
    *  dying of its own accord, SIGXFSZ or a crash (its death says why; see unreadKillEndedIt). */
   private overWriteBudget(call: Call): boolean {
-    const written = this.bytesWritten();
-    if (written >= 0 && written <= this.writeBudget) return false;
-    if (written < 0) {  // hidden, or gone (then its exit is on its way): no count, no success
+    const over = this.writeVerdict(`during ${call.fnName}()`, call.fnName);
+    if (!over) return false;
+    if (over.unread) {  // no count, no success: the worker's exit settles the call
       if (this.inflight[0] !== call) this.inflight.unshift(call);  // its response, if any, is void
-      this.killUnread(new BulkheadError(ErrorCode.WRITE_LIMIT,
-        `Worker ${this.pid}'s write count (/proc/${this.pid}/io) became unreadable during ${call.fnName}(), so limits.maxBytesWritten cannot be held; it was killed`,
-        { fn: call.fnName, pid: this.pid, reason: 'write' }), call);
+      this.killUnread(over.error, call);
       return true;
     }
-    const e = new BulkheadError(ErrorCode.WRITE_LIMIT,
-      `Worker ${this.pid} wrote ${written} bytes, over limits.maxBytesWritten (${this.writeBudget}), during ${call.fnName}(); it was killed`,
-      { fn: call.fnName, pid: this.pid, reason: 'write' });
     call.settled = true;
     call.cleanup?.();
-    call.reject(e);
-    this.kill(e, call);
+    call.reject(over.error);
+    this.kill(over.error, call);
     return true;
   }
+
 
   /** Rejects the running call with ERR_CPU_LIMIT if it used its CPU-time budget. */
   private checkCpu(now: number): void {

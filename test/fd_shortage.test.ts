@@ -9,29 +9,35 @@ import { describe, expect, it } from 'vitest';
 
 import { pluginPath, sha256Of } from './helpers';
 
+/** Runs `script` in a host with room for 256 descriptors, after `fs` and `loadPlugin` are in scope. */
 function runShortage(script: string): Record<string, unknown> {
-  const r = spawnSync('bash', ['-c', `ulimit -n 256 && exec "${process.execPath}" --import tsx -e "$0"`, script],
+  const host = `const fs = require('node:fs');
+    const { loadPlugin } = require(${JSON.stringify(path.join(__dirname, '..', 'lib', 'index.ts'))});
+    ${script}`;
+  const r = spawnSync('bash', ['-c', `ulimit -n 256 && exec "${process.execPath}" --import tsx -e "$0"`, host],
     { encoding: 'utf8', timeout: 30_000 });
   expect(r.status, r.stderr).toBe(0);
   return JSON.parse(r.stdout);
 }
 
+// Inside a host's async body: `out`, and `p`, a hostile plugin whose pool (min 0) has gone idle,
+// with no worker left (out.idleWorkers says so).
+const IDLE_POOL = `const out = {};
+        const p = await loadPlugin(${JSON.stringify(pluginPath('hostile'))}, {
+          trust: { sha256: ${JSON.stringify(sha256Of(pluginPath('hostile')))} }, pool: { min: 0, max: 1, idleMs: 20 },
+        });
+        for (let i = 0; i < 200 && p.metrics().workers > 0; i++) await new Promise((r) => setTimeout(r, 10));
+        out.idleWorkers = p.metrics().workers;`;
+
 describe('descriptor shortage', () => {
   it('at spawn: a worker whose pidfd finds no room in the host is killed by the monitor, the call gets ERR_RESOURCES at once, and the pool serves once descriptors are free', () => {
     const out = runShortage(`
-      const fs = require('node:fs');
-      const { loadPlugin } = require(${JSON.stringify(path.join(__dirname, '..', 'lib', 'index.ts'))});
       const childrenOf = (pid) => fs.readdirSync('/proc/' + pid + '/task').flatMap((t) =>
         fs.readFileSync('/proc/' + pid + '/task/' + t + '/children', 'utf8').trim().split(/\\s+/).filter(Boolean));
       // The zygote is this process's only child; its children are the plugin's processes.
       const children = () => childrenOf(childrenOf(process.pid)[0]).length;
       (async () => {
-        const out = {};
-        const p = await loadPlugin(${JSON.stringify(pluginPath('hostile'))}, {
-          trust: { sha256: ${JSON.stringify(sha256Of(pluginPath('hostile')))} }, pool: { min: 0, max: 1, idleMs: 20 },
-        });
-        for (let i = 0; i < 200 && p.metrics().workers > 0; i++) await new Promise((r) => setTimeout(r, 10));
-        out.idleWorkers = p.metrics().workers;
+        ${IDLE_POOL}
         out.before = children();
         // The call sets up the worker's ring now; its pidfd arrives from the monitor later, when
         // every descriptor is taken.
@@ -59,15 +65,8 @@ describe('descriptor shortage', () => {
 
   it('with no worker and no descriptor even for a ring: the call gets ERR_RESOURCES at once and the event loop keeps running (no retry loop)', () => {
     const out = runShortage(`
-      const fs = require('node:fs');
-      const { loadPlugin } = require(${JSON.stringify(path.join(__dirname, '..', 'lib', 'index.ts'))});
       (async () => {
-        const out = {};
-        const p = await loadPlugin(${JSON.stringify(pluginPath('hostile'))}, {
-          trust: { sha256: ${JSON.stringify(sha256Of(pluginPath('hostile')))} }, pool: { min: 0, max: 1, idleMs: 20 },
-        });
-        for (let i = 0; i < 200 && p.metrics().workers > 0; i++) await new Promise((r) => setTimeout(r, 10));
-        out.idleWorkers = p.metrics().workers;
+        ${IDLE_POOL}
         const ticked = new Promise((r) => setTimeout(() => r('ticked'), 50));
         const filler = []; try { for (let i = 0; i < 100000; i++) filler.push(fs.openSync('/dev/null', 'r')); } catch {}
         const t0 = performance.now();

@@ -505,15 +505,23 @@ ProcessIds CallerIds(Template& t, const SyscallNotice& n) {
 // the main thread and the grant. Exact without a pids cgroup, and never above the grant, however
 // many of its threads clone at once (a stale entry only makes it stricter, until that thread asks
 // again or ends). Records the clone when there is room.
+// Counts the threads in `now` that were not there at the ledger's last look (none at its first),
+// adds them to `observed`, and makes `now` the last look.
+uint64_t Observe(ThreadLedger& l, const std::vector<pid_t>& now) {
+  uint64_t fresh = 0;
+  for (pid_t x : now) {
+    if (!l.seen.empty() && !std::binary_search(l.seen.begin(), l.seen.end(), x)) fresh++;
+  }
+  l.observed += fresh;
+  l.seen = now;
+  return fresh;
+}
+
 bool ThreadRoom(Template& t, pid_t tgid, pid_t tid) {
   ThreadLedger& l = t.thread_clones[tgid];
   const std::vector<pid_t> now = ThreadIds(tgid);
   if (now.empty()) return false;
-  const bool first = l.seen.empty();
-  for (pid_t x : now) {
-    if (!first && !std::binary_search(l.seen.begin(), l.seen.end(), x)) l.observed++;
-  }
-  l.seen = now;
+  Observe(l, now);
   for (auto it = l.creators.begin(); it != l.creators.end();) {
     it = std::binary_search(now.begin(), now.end(), *it) ? std::next(it) : l.creators.erase(it);
   }
@@ -535,14 +543,9 @@ void SettleThreadClone(Template& t, pid_t tgid, pid_t tid) {
   clock_gettime(CLOCK_MONOTONIC, &start);
   for (;;) {
     const std::vector<pid_t> now = ThreadIds(tgid);
-    uint64_t fresh = 0;
-    for (pid_t x : now) {
-      if (!std::binary_search(l.seen.begin(), l.seen.end(), x)) fresh++;
-    }
-    if (fresh > 0 || now.empty()) {
-      l.observed += fresh;
-      l.seen = now;
-      if (fresh > 0) l.creators.erase(tid);
+    if (now.empty()) return;  // gone
+    if (Observe(l, now) > 0) {
+      l.creators.erase(tid);
       return;
     }
     struct timespec at;
